@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Deploy the Car API to a SpinKube cluster:
+#   push (spin registry push + migrator image) -> migrate (Job) -> apply
+#   (kustomize overlay with the new tag) -> wait (rollout) -> health check.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+usage() {
+  cat <<'EOF'
+Usage: deploy.sh [--env staging|production] [--tag TAG] [--skip-push] [--dry-run] [--help]
+
+Steps:
+  1. push     spin build; spin registry push $IMAGE_REPO:$TAG;
+              docker build/push of the migrator image $IMAGE_REPO/migrator:$TAG
+              (skipped with --skip-push, e.g. when CI pushed already)
+  2. secrets  when DATABASE_URL and JWT_SECRET_KEY are set, create or update
+              Secret car-api-secrets from them; otherwise it must exist
+  3. migrate  delete the previous migration Job, apply the new one alone, wait
+              until it completes (migrator up, then status); stop on failure
+  4. apply    kubectl apply -k of k8s/overlays/$ENV with the new images
+  5. wait     until the operator's Deployment runs the new image and
+              kubectl rollout status succeeds
+  6. check    GET /health_check answers 200 (APP_URL, or a port-forward)
+
+Options:
+  --env ENV     staging (default) or production: k8s/overlays/ENV
+  --tag TAG     artifact tag (default: git rev-parse HEAD)
+  --skip-push   do not build or push; the images must exist
+  --dry-run     print what would run, change nothing
+  -h, --help    this text
+
+Environment:
+  IMAGE_REPO            e.g. ghcr.io/acme/car-api (default: ghcr.io/$GITHUB_REPOSITORY, lowercased)
+  NAMESPACE             default: car-api-staging (staging), car-api (production)
+  APP_URL               public base URL for the health check, e.g. https://api.example.com
+  DATABASE_URL          optional: app database URL, written to the Secret
+  MIGRATE_DATABASE_URL  optional: direct URL for migrations/backups (default: DATABASE_URL)
+  JWT_SECRET_KEY        optional: written to the Secret (32+ bytes)
+  KUBECTL               kubectl binary (default: kubectl)
+  TIMEOUT               seconds to wait for the migration and the rollout (default: 600)
+EOF
+}
+
+ENVIRONMENT=staging
+TAG=""
+SKIP_PUSH=0
+DRY_RUN=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --env) ENVIRONMENT="${2:?--env needs a value}"; shift ;;
+    --env=*) ENVIRONMENT="${1#*=}" ;;
+    --tag) TAG="${2:?--tag needs a value}"; shift ;;
+    --tag=*) TAG="${1#*=}" ;;
+    --skip-push) SKIP_PUSH=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "deploy.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# shellcheck source=lib/common.sh
+source "$SCRIPT_DIR/lib/common.sh"
+LOG_PREFIX=deploy
+
+case "$ENVIRONMENT" in
+  staging) NAMESPACE="${NAMESPACE:-car-api-staging}" ;;
+  production) NAMESPACE="${NAMESPACE:-car-api}" ;;
+  *) die "--env must be staging or production, got '$ENVIRONMENT'" ;;
+esac
+OVERLAY="$REPO_ROOT/k8s/overlays/$ENVIRONMENT"
+[[ -f "$OVERLAY/kustomization.yaml" ]] || die "no overlay at $OVERLAY"
+
+if [[ -z "$TAG" ]]; then
+  TAG="$(git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null)" || die "--tag not given and no git commit to default to"
+fi
+if [[ -z "${IMAGE_REPO:-}" ]]; then
+  [[ -n "${GITHUB_REPOSITORY:-}" ]] || die "set IMAGE_REPO (e.g. ghcr.io/acme/car-api) or GITHUB_REPOSITORY"
+  IMAGE_REPO="ghcr.io/${GITHUB_REPOSITORY,,}"
+fi
+APP_IMAGE="$IMAGE_REPO:$TAG"
+MIGRATOR_IMAGE="$IMAGE_REPO/migrator:$TAG"
+TIMEOUT="${TIMEOUT:-600}"
+
+need "$KUBECTL" "https://kubernetes.io/docs/tasks/tools/"
+need curl "apt-get install curl"
+if [[ $SKIP_PUSH -eq 0 ]]; then
+  need spin "https://spinframework.dev/install (or fermyon/actions/spin/setup in CI)"
+  need docker "Docker with buildx, to build the migrator image"
+fi
+
+log "deploying $APP_IMAGE to $ENVIRONMENT (namespace $NAMESPACE)"
+
+# ---- 1. push ----------------------------------------------------------------
+if [[ $SKIP_PUSH -eq 0 ]]; then
+  log "step 1/6: build and push"
+  run_sh "cd '$REPO_ROOT' && spin build"
+  run spin registry push --from "$REPO_ROOT/spin.toml" "$APP_IMAGE"
+  run docker build -f "$REPO_ROOT/migrator/Dockerfile" -t "$MIGRATOR_IMAGE" "$REPO_ROOT"
+  run docker push "$MIGRATOR_IMAGE"
+else
+  log "step 1/6: push skipped (--skip-push); expecting $APP_IMAGE and $MIGRATOR_IMAGE to exist"
+fi
+
+# ---- render: an overlay of the environment's overlay with this tag -----------
+render_overlay "$OVERLAY" "$ENVIRONMENT-$TAG" "$IMAGE_REPO" "$TAG"
+
+# ---- 2. secrets ---------------------------------------------------------------
+K=("$KUBECTL" --namespace "$NAMESPACE")
+run_sh "$KUBECTL create namespace $NAMESPACE --dry-run=client -o yaml | $KUBECTL apply -f -"
+if [[ -n "${DATABASE_URL:-}" && -n "${JWT_SECRET_KEY:-}" ]]; then
+  log "step 2/6: Secret car-api-secrets from DATABASE_URL, MIGRATE_DATABASE_URL, JWT_SECRET_KEY"
+  (( ${#JWT_SECRET_KEY} >= 32 )) || die "JWT_SECRET_KEY must be at least 32 bytes"
+  if [[ $DRY_RUN -eq 1 ]]; then
+    echo "would run: ${K[*]} create secret generic car-api-secrets --from-literal=database_url=*** --from-literal=migrate_database_url=*** --from-literal=jwt_secret_key=*** --dry-run=client -o yaml | ${K[*]} apply -f -"
+  else
+    "${K[@]}" create secret generic car-api-secrets \
+      --from-literal=database_url="$DATABASE_URL" \
+      --from-literal=migrate_database_url="${MIGRATE_DATABASE_URL:-$DATABASE_URL}" \
+      --from-literal=jwt_secret_key="$JWT_SECRET_KEY" \
+      --dry-run=client -o yaml | "${K[@]}" apply -f -
+  fi
+else
+  log "step 2/6: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set)"
+  run "${K[@]}" get secret car-api-secrets -o name
+fi
+
+# ---- 3. migrate ------------------------------------------------------------------
+log "step 3/6: migration Job"
+run "${K[@]}" delete job car-api-migrate --ignore-not-found --wait=true
+run "${K[@]}" apply -k "$RENDER_DIR" -l app.kubernetes.io/component=migrate
+wait_for_job "${K[@]}" car-api-migrate "$TIMEOUT"
+
+# ---- 4. apply --------------------------------------------------------------------
+log "step 4/6: apply $OVERLAY with $APP_IMAGE"
+previous=""
+if [[ $DRY_RUN -eq 0 ]]; then
+  previous="$("${K[@]}" get spinapp car-api -o jsonpath='{.spec.image}' 2>/dev/null || true)"
+fi
+run "${K[@]}" apply -k "$RENDER_DIR" -l 'app.kubernetes.io/component!=migrate'
+if [[ -n "$previous" && "$previous" != "$APP_IMAGE" ]]; then
+  # What rollback.sh --help points at to find the previous artifact.
+  run "${K[@]}" annotate spinapp car-api --overwrite "car-api.deploy/previous-image=$previous"
+fi
+
+# ---- 5. wait ---------------------------------------------------------------------
+log "step 5/6: rollout"
+wait_for_rollout "${K[@]}" car-api "$APP_IMAGE" "$TIMEOUT"
+
+# ---- 6. health check -------------------------------------------------------------
+log "step 6/6: health check"
+health_check "${K[@]}" car-api
+
+log "deployed $APP_IMAGE to $ENVIRONMENT"
