@@ -64,6 +64,8 @@ pub struct Options {
     /// Replaces the generated runtime config entirely. `{tmp}` is replaced by the test's
     /// temp dir (the app's SQLite file is `{tmp}/app.db`).
     pub runtime_config: Option<String>,
+    /// Overrides the `database_url` variable (the per-test database is still prepared).
+    pub database_url: Option<String>,
 }
 
 impl Options {
@@ -92,6 +94,10 @@ impl Options {
     }
     pub fn redis(mut self) -> Self {
         self.key_value = KeyValue::Redis;
+        self
+    }
+    pub fn database_url(mut self, v: &str) -> Self {
+        self.database_url = Some(v.into());
         self
     }
     pub fn runtime_config(mut self, v: &str) -> Self {
@@ -551,7 +557,10 @@ impl TestApp {
         fs::write(&rc_path, runtime_config).expect("write runtime config");
 
         let mut vars: Vec<(&str, String)> = vec![
-            ("DATABASE_URL", database_url),
+            (
+                "DATABASE_URL",
+                options.database_url.clone().unwrap_or(database_url),
+            ),
             ("JWT_SECRET_KEY", JWT_SECRET.to_string()),
         ];
         for (name, v) in [
