@@ -1,1 +1,103 @@
-//! health component.
+//! The operations component: `/health_check` (liveness: touches nothing),
+//! `/health_check/detailed` (database, schema version, key-value store), `/metrics`,
+//! and — as Spin's catch-all route — JSON 404s for every other path.
+
+use std::time::Instant;
+
+use domain::Timestamp;
+use serde_json::{Value, json};
+use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http_component;
+use storage::{Db, DbError, LATEST_MIGRATION};
+use web::config::variable;
+use web::kv::Kv;
+use web::{Ctx, HandlerResult, HttpResponse, Route};
+
+const ROUTES: &[Route] = &[
+    Route::get("/health_check", liveness),
+    Route::get("/health_check/detailed", readiness),
+    Route::get("/metrics", metrics),
+];
+
+#[http_component]
+async fn handle(request: IncomingRequest) -> Response {
+    web::serve(request, ROUTES).await
+}
+
+fn liveness(_: &Ctx) -> HandlerResult {
+    Ok(HttpResponse::json(
+        200,
+        &json!({ "status": "ok", "timestamp": Timestamp::now() }),
+    ))
+}
+
+/// 200 when the database answers, its schema is the one this build expects, and the
+/// key-value store answers; otherwise 503 `degraded`. Errors are short phrases that
+/// never carry the connection string.
+fn readiness(_: &Ctx) -> HandlerResult {
+    let started = Instant::now();
+    let url = variable("database_url").unwrap_or_else(|| "sqlite://default".into());
+    let (database, applied) = match Db::open(&url).and_then(|db| {
+        db.query_one("SELECT 1", &[])?;
+        let latency = started.elapsed();
+        Ok((latency, db.applied_migration()))
+    }) {
+        Ok((latency, applied)) => (
+            json!({ "status": "ok", "latency_ms": millis(latency) }),
+            applied,
+        ),
+        Err(error) => (
+            json!({
+                "status": "error",
+                "latency_ms": millis(started.elapsed()),
+                "error": short(&error),
+            }),
+            Err(error),
+        ),
+    };
+    let migrations = match applied {
+        Ok(Some(version)) if version == LATEST_MIGRATION => {
+            json!({ "status": "ok", "applied": version, "expected": LATEST_MIGRATION })
+        }
+        Ok(version) => {
+            json!({ "status": "error", "applied": version, "expected": LATEST_MIGRATION })
+        }
+        Err(_) => json!({ "status": "error", "applied": null, "expected": LATEST_MIGRATION }),
+    };
+    let key_value = match Kv::open().and_then(|kv| kv.ping()) {
+        Ok(()) => json!({ "status": "ok" }),
+        Err(_) => json!({ "status": "error", "error": "key-value store unavailable" }),
+    };
+    let healthy = [&database, &migrations, &key_value]
+        .iter()
+        .all(|check| check["status"] == "ok");
+    let body = json!({
+        "status": if healthy { "ok" } else { "degraded" },
+        "timestamp": Timestamp::now(),
+        "checks": { "database": database, "migrations": migrations, "key_value": key_value },
+    });
+    Ok(HttpResponse::json(if healthy { 200 } else { 503 }, &body))
+}
+
+fn millis(elapsed: std::time::Duration) -> Value {
+    json!((elapsed.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+fn short(error: &DbError) -> &'static str {
+    match error {
+        DbError::Unavailable(_) => "database unavailable",
+        DbError::Config(_) => "database_url is not supported",
+        _ => "database query failed",
+    }
+}
+
+fn metrics(_: &Ctx) -> HandlerResult {
+    let text = Kv::open()
+        .and_then(|kv| web::metrics::render(&kv))
+        .map_err(web::ApiError::Unavailable)?;
+    Ok(HttpResponse::text(
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        text,
+    ))
+}

@@ -1,0 +1,232 @@
+//! The request pipeline every component runs: read → host check → CORS preflight →
+//! body limit → route → handler → headers → log and metrics.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde_json::json;
+use spin_sdk::http::{IncomingRequest, Response};
+
+use crate::config::Settings;
+use crate::context::Ctx;
+use crate::error::ApiError;
+use crate::http::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use crate::kv::Kv;
+use crate::log::{Level, emit};
+use crate::metrics::{self, UNMATCHED_ROUTE};
+use crate::router::{Match, Route, find};
+
+/// Headers every response carries, errors included.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("x-xss-protection", "1; mode=block"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
+];
+
+/// Serves one request with a component's route table.
+pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
+    let started = Instant::now();
+    let settings = Settings::load();
+    let (request, too_large) = read_request(incoming).await;
+    let request_id = request_id(&request);
+
+    let mut route_label = UNMATCHED_ROUTE;
+    let mut user = None;
+    let mut queries = 0;
+    let outcome = if !settings.host_allowed(request.header("host")) {
+        Err(ApiError::InvalidHost)
+    } else if let Some(preflight) = preflight(&request, &settings) {
+        preflight
+    } else if too_large {
+        Err(ApiError::PayloadTooLarge)
+    } else {
+        match find(routes, &request.method, &request.path) {
+            Match::Found(route, params) => {
+                route_label = route.template;
+                let ctx = Ctx::new(&request, params, &settings, &request_id);
+                let result = (route.handler)(&ctx);
+                user = ctx.user();
+                queries = ctx.queries_run();
+                result
+            }
+            Match::WrongMethod(template) => {
+                route_label = template;
+                Err(ApiError::MethodNotAllowed)
+            }
+            Match::NotFound => Err(ApiError::UnknownPath),
+        }
+    };
+
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(error) => {
+            if let Some(cause) = error.cause() {
+                emit(
+                    settings.log_level,
+                    Level::Error,
+                    "request failed",
+                    json!({ "request_id": request_id, "route": route_label, "cause": cause }),
+                );
+            }
+            error.into_response()
+        }
+    };
+    finish_headers(&mut response, &request, &settings, &request_id);
+
+    let seconds = started.elapsed().as_secs_f64();
+    emit(
+        settings.log_level,
+        Level::Info,
+        "request",
+        json!({
+            "request_id": request_id,
+            "method": request.method,
+            "route": route_label,
+            "status": response.status,
+            "duration_ms": (seconds * 1000.0 * 1000.0).round() / 1000.0,
+            "user_id": user,
+        }),
+    );
+    // Metrics must never fail a request: a store outage is logged and the answer stands.
+    let recorded = Kv::open().and_then(|kv| {
+        metrics::record(
+            &kv,
+            &request.method,
+            route_label,
+            response.status,
+            seconds,
+            queries,
+        )
+    });
+    if let Err(cause) = recorded {
+        emit(
+            settings.log_level,
+            Level::Warning,
+            "metrics not recorded",
+            json!({ "request_id": request_id, "cause": cause }),
+        );
+    }
+
+    to_spin(response)
+}
+
+/// Reads the request head and at most `MAX_BODY_BYTES` of its body; the flag says the
+/// body was larger (the rest is never read, so never buffered).
+async fn read_request(incoming: IncomingRequest) -> (HttpRequest, bool) {
+    let method = incoming.method().to_string();
+    let path_and_query = incoming.path_with_query().unwrap_or_else(|| "/".into());
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (path_and_query, String::new()),
+    };
+    let headers: Vec<(String, String)> = incoming
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect();
+    let mut request = HttpRequest {
+        method,
+        path,
+        query,
+        headers,
+        body: Vec::new(),
+    };
+    let declared = request
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return (request, true);
+    }
+    let mut stream = incoming.into_body_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                if request.body.len() + bytes.len() > MAX_BODY_BYTES {
+                    return (request, true);
+                }
+                request.body.extend_from_slice(&bytes);
+            }
+            // A client that hangs up mid-body: answer with what we have; it is gone.
+            Err(_) => break,
+        }
+    }
+    (request, false)
+}
+
+/// The caller's `X-Request-Id` when it is a sane token, else a fresh random one.
+fn request_id(request: &HttpRequest) -> String {
+    if let Some(id) = request.header("x-request-id") {
+        let id = id.trim();
+        if !id.is_empty()
+            && id.len() <= 128
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
+            return id.to_string();
+        }
+    }
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        return format!("{:032x}", Instant::now().elapsed().as_nanos());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) when
+/// CORS is configured; `None` lets the request through to routing.
+fn preflight(request: &HttpRequest, settings: &Settings) -> Option<Result<HttpResponse, ApiError>> {
+    if request.method != "OPTIONS" || settings.cors_origins.is_empty() {
+        return None;
+    }
+    let origin = request.header("origin")?;
+    request.header("access-control-request-method")?;
+    if !settings.origin_allowed(origin) {
+        return Some(Err(ApiError::DisallowedOrigin));
+    }
+    let mut response = HttpResponse::text(200, "text/plain; charset=utf-8", "OK")
+        .with_header("access-control-allow-methods", "GET, POST, PUT, DELETE")
+        .with_header("access-control-max-age", "600");
+    if let Some(headers) = request.header("access-control-request-headers") {
+        response.set_header("access-control-allow-headers", headers);
+    }
+    Some(Ok(response))
+}
+
+fn finish_headers(
+    response: &mut HttpResponse,
+    request: &HttpRequest,
+    settings: &Settings,
+    request_id: &str,
+) {
+    for (name, value) in SECURITY_HEADERS {
+        response.set_header(name, value);
+    }
+    response.set_header("x-request-id", request_id);
+    if let Some(origin) = request.header("origin")
+        && !settings.cors_origins.is_empty()
+        && settings.origin_allowed(origin)
+    {
+        response.set_header("access-control-allow-origin", origin);
+        response.set_header("access-control-allow-credentials", "true");
+        response.set_header("vary", "Origin");
+    }
+}
+
+fn to_spin(response: HttpResponse) -> Response {
+    Response::builder()
+        .status(response.status)
+        .headers(response.headers)
+        .body(response.body)
+        .build()
+}
