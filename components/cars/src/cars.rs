@@ -1,0 +1,319 @@
+//! `/api/v1/cars/...`: each user's own inventory.
+
+use domain::forms::{CarChanges, NewCar};
+use domain::money::Rounding;
+use domain::{Price, Timestamp};
+use serde::Serialize;
+use serde_json::json;
+use storage::{Changes, Db, DbError, Filters, Row, contains_pattern};
+use web::error::on_unique_violation;
+use web::views::{BrandView, UserView, qualify};
+use web::{ApiError, Ctx, HandlerResult, HttpResponse};
+
+use crate::brands;
+
+const NOT_FOUND: &str = "Carro não encontrado";
+const FORBIDDEN: &str = "Not enough permissions to access this car";
+const PLATE_TAKEN: &str = "Placa já está em uso";
+const UNIQUE: &[(&str, &str)] = &[("cars_plate_key", PLATE_TAKEN)];
+
+const CAR_COLUMNS: &[&str] = &[
+    "id",
+    "model",
+    "factory_year",
+    "model_year",
+    "color",
+    "plate",
+    "fuel_type",
+    "transmission",
+    "price",
+    "description",
+    "is_available",
+    "brand_id",
+    "owner_id",
+    "created_at",
+    "updated_at",
+];
+
+/// A car with its brand and owner, as every car endpoint returns it.
+#[derive(Debug, Serialize)]
+struct CarView {
+    id: i64,
+    model: String,
+    factory_year: i64,
+    model_year: i64,
+    color: String,
+    plate: String,
+    fuel_type: String,
+    transmission: String,
+    price: Price,
+    description: Option<String>,
+    is_available: bool,
+    brand_id: i64,
+    owner_id: i64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    brand: BrandView,
+    owner: UserView,
+}
+
+impl CarView {
+    fn from_row(row: &Row) -> Result<CarView, DbError> {
+        let brand_at = CAR_COLUMNS.len();
+        Ok(CarView {
+            id: row.i64(0)?,
+            model: row.text(1)?,
+            factory_year: row.i64(2)?,
+            model_year: row.i64(3)?,
+            color: row.text(4)?,
+            plate: row.text(5)?,
+            fuel_type: row.text(6)?,
+            transmission: row.text(7)?,
+            price: row.price(8)?,
+            description: row.opt_text(9)?,
+            is_available: row.bool(10)?,
+            brand_id: row.i64(11)?,
+            owner_id: row.i64(12)?,
+            created_at: row.timestamp(13)?,
+            updated_at: row.timestamp(14)?,
+            brand: BrandView::from_row(row, brand_at)?,
+            owner: UserView::from_row(row, brand_at + BrandView::WIDTH)?,
+        })
+    }
+}
+
+/// `SELECT <car, brand, owner> FROM cars c JOIN … ` — one round trip for a full car.
+fn select_cars() -> String {
+    format!(
+        "SELECT {}, {}, {} FROM cars c \
+         JOIN brands b ON b.id = c.brand_id JOIN users u ON u.id = c.owner_id",
+        qualify("c", CAR_COLUMNS),
+        BrandView::columns("b"),
+        UserView::columns("u"),
+    )
+}
+
+fn find(db: &Db, id: i64) -> Result<Option<CarView>, ApiError> {
+    let row = db.query_opt(&format!("{} WHERE c.id = $1", select_cars()), &[id.into()])?;
+    Ok(row.map(|r| CarView::from_row(&r)).transpose()?)
+}
+
+/// The car, if it exists (404) and belongs to the caller (403).
+fn find_own(db: &Db, id: i64, caller: i64) -> Result<CarView, ApiError> {
+    let car = find(db, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    if car.owner_id != caller {
+        return Err(ApiError::Forbidden(FORBIDDEN));
+    }
+    Ok(car)
+}
+
+pub fn create(ctx: &Ctx) -> HandlerResult {
+    let caller = ctx.authenticate()?;
+    let car = NewCar::parse(ctx.body())?;
+    let db = ctx.db()?;
+    check_plate_and_brand(db, Some(car.plate.as_str()), Some(car.brand_id), None)?;
+    let now = Timestamp::now();
+    let row = db
+        .query_one(
+            "INSERT INTO cars (model, factory_year, model_year, color, plate, fuel_type, \
+             transmission, price, description, is_available, brand_id, owner_id, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+            &[
+                car.model.as_str().into(),
+                car.factory_year.get().into(),
+                car.model_year.get().into(),
+                car.color.as_str().into(),
+                car.plate.as_str().into(),
+                car.fuel_type.as_str().into(),
+                car.transmission.as_str().into(),
+                car.price.into(),
+                car.description.as_ref().map(|d| d.as_str()).into(),
+                car.is_available.into(),
+                car.brand_id.into(),
+                caller.into(),
+                now.into(),
+            ],
+        )
+        .map_err(write_error)?;
+    let created =
+        find(db, row.i64(0)?)?.ok_or_else(|| ApiError::Internal("created car vanished".into()))?;
+    Ok(HttpResponse::json(201, &created))
+}
+
+pub fn list(ctx: &Ctx) -> HandlerResult {
+    let caller = ctx.authenticate()?;
+    let mut query = ctx.query();
+    let page = query.page();
+    let search = query.text("search");
+    let brand_id = query.int("brand_id", None, None);
+    let fuel_type = query.fuel_type();
+    let transmission = query.transmission();
+    let is_available = query.bool("is_available");
+    let min_price = query.price_bound("min_price", Rounding::Ceiling);
+    let max_price = query.price_bound("max_price", Rounding::Floor);
+    query.finish()?;
+
+    let mut filters = Filters::default();
+    filters.add("c.owner_id = {}", caller);
+    if let Some(search) = search {
+        filters.add(
+            "(lower(c.model) LIKE {} ESCAPE '\\' OR lower(c.plate) LIKE {} ESCAPE '\\')",
+            contains_pattern(&search),
+        );
+    }
+    if let Some(brand_id) = brand_id {
+        filters.add("c.brand_id = {}", brand_id);
+    }
+    if let Some(fuel_type) = fuel_type {
+        filters.add("c.fuel_type = {}", fuel_type.as_str());
+    }
+    if let Some(transmission) = transmission {
+        filters.add("c.transmission = {}", transmission.as_str());
+    }
+    if let Some(is_available) = is_available {
+        filters.add("c.is_available = {}", is_available);
+    }
+    if let Some(cents) = min_price {
+        filters.add("c.price >= {}", Price::from_cents(cents));
+    }
+    if let Some(cents) = max_price {
+        filters.add("c.price <= {}", Price::from_cents(cents));
+    }
+    let (clauses, params) = filters.into_page("c.id", page.limit, page.offset);
+    let rows = ctx
+        .db()?
+        .query(&format!("{}{clauses}", select_cars()), &params)?;
+    let cars = rows
+        .iter()
+        .map(CarView::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::json(
+        200,
+        &json!({ "cars": cars, "offset": page.offset, "limit": page.limit }),
+    ))
+}
+
+pub fn get(ctx: &Ctx) -> HandlerResult {
+    let caller = ctx.authenticate()?;
+    let id = ctx.path_id("car_id")?;
+    let car = find_own(ctx.db()?, id, caller)?;
+    Ok(HttpResponse::json(200, &car))
+}
+
+/// Partial update: only real changes are written and move `updated_at`. `owner_id` in
+/// the body is ignored (a car cannot be given away through this route).
+pub fn update(ctx: &Ctx) -> HandlerResult {
+    let caller = ctx.authenticate()?;
+    let id = ctx.path_id("car_id")?;
+    let changes = CarChanges::parse(ctx.body())?;
+    let db = ctx.db()?;
+    let current = find_own(db, id, caller)?;
+
+    let plate = changes.plate.filter(|p| p.as_str() != current.plate);
+    let brand_id = changes.brand_id.filter(|b| *b != current.brand_id);
+    check_plate_and_brand(db, plate.as_ref().map(|p| p.as_str()), brand_id, Some(id))?;
+
+    let mut update = Changes::default();
+    if let Some(model) = changes.model.filter(|m| m.as_str() != current.model) {
+        update.set("model", model.as_str());
+    }
+    if let Some(year) = changes
+        .factory_year
+        .filter(|y| i64::from(y.get()) != current.factory_year)
+    {
+        update.set("factory_year", year.get());
+    }
+    if let Some(year) = changes
+        .model_year
+        .filter(|y| i64::from(y.get()) != current.model_year)
+    {
+        update.set("model_year", year.get());
+    }
+    if let Some(color) = changes.color.filter(|c| c.as_str() != current.color) {
+        update.set("color", color.as_str());
+    }
+    if let Some(plate) = plate {
+        update.set("plate", plate.as_str());
+    }
+    if let Some(fuel) = changes
+        .fuel_type
+        .filter(|f| f.as_str() != current.fuel_type)
+    {
+        update.set("fuel_type", fuel.as_str());
+    }
+    if let Some(t) = changes
+        .transmission
+        .filter(|t| t.as_str() != current.transmission)
+    {
+        update.set("transmission", t.as_str());
+    }
+    if let Some(price) = changes.price.filter(|p| *p != current.price) {
+        update.set("price", price);
+    }
+    if let Some(description) = changes.description {
+        let description = description.map(|d| d.as_str().to_owned());
+        if description != current.description {
+            update.set("description", description);
+        }
+    }
+    if let Some(available) = changes.is_available.filter(|a| *a != current.is_available) {
+        update.set("is_available", available);
+    }
+    if let Some(brand_id) = brand_id {
+        update.set("brand_id", brand_id);
+    }
+    if update.is_empty() {
+        return Ok(HttpResponse::json(200, &current));
+    }
+    let (sql, params) = update.into_update("cars", id, Timestamp::now());
+    db.execute(&sql, &params).map_err(write_error)?;
+    let updated = find(db, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    Ok(HttpResponse::json(200, &updated))
+}
+
+pub fn delete(ctx: &Ctx) -> HandlerResult {
+    let caller = ctx.authenticate()?;
+    let id = ctx.path_id("car_id")?;
+    let db = ctx.db()?;
+    find_own(db, id, caller)?;
+    db.execute("DELETE FROM cars WHERE id = $1", &[id.into()])?;
+    Ok(HttpResponse::no_content())
+}
+
+/// 400 when another car has the plate (checked first) or the brand does not exist; one
+/// round trip for both.
+fn check_plate_and_brand(
+    db: &Db,
+    plate: Option<&str>,
+    brand_id: Option<i64>,
+    except: Option<i64>,
+) -> Result<(), ApiError> {
+    if plate.is_none() && brand_id.is_none() {
+        return Ok(());
+    }
+    let row = db.query_one(
+        "SELECT (SELECT COUNT(*) FROM cars WHERE plate = $1 AND id <> $2), \
+                (SELECT COUNT(*) FROM brands WHERE id = $3)",
+        &[
+            plate.into(),
+            except.unwrap_or(0).into(),
+            brand_id.unwrap_or(0).into(),
+        ],
+    )?;
+    if plate.is_some() && row.i64(0)? > 0 {
+        return Err(ApiError::BadRequest(PLATE_TAKEN));
+    }
+    if brand_id.is_some() && row.i64(1)? == 0 {
+        return Err(ApiError::BadRequest(brands::NOT_FOUND));
+    }
+    Ok(())
+}
+
+/// A write lost a race: the plate was taken or the brand deleted in between.
+fn write_error(error: DbError) -> ApiError {
+    match error {
+        DbError::ForeignKeyViolation => ApiError::BadRequest(brands::NOT_FOUND),
+        other => on_unique_violation(other, UNIQUE),
+    }
+}
