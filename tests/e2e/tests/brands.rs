@@ -7,7 +7,9 @@ both_backends!(create_brand_defaults_and_stored_state, |app| {
     let r = app
         .post_auth("/api/v1/brands/", &u.token, &json!({"name": "Toyota"}))
         .await;
-    r.assert_status(201).assert_json_content_type().assert_security_headers();
+    r.assert_status(201)
+        .assert_json_content_type()
+        .assert_security_headers();
     let b = r.json();
     assert_brand_shape(&b);
     assert_eq!(b["name"], "Toyota");
@@ -37,7 +39,9 @@ both_backends!(create_brand_defaults_and_stored_state, |app| {
 
     // Another user sees the same brand.
     let v = app.new_user().await;
-    let r = app.get_auth(&format!("/api/v1/brands/{id}"), &v.token).await;
+    let r = app
+        .get_auth(&format!("/api/v1/brands/{id}"), &v.token)
+        .await;
     r.assert_status(200);
     assert_eq!(r.json(), b);
 });
@@ -54,7 +58,9 @@ both_backends!(create_brand_duplicate_name_is_exact_after_trim, |app| {
         .assert_error(400, "Nome da marca já está em uso");
     assert_eq!(app.count_rows("brands").await, 1);
     // Case-sensitive: another name.
-    let r = app.post_auth("/api/v1/brands/", &u.token, &json!({"name": "FIAT"})).await;
+    let r = app
+        .post_auth("/api/v1/brands/", &u.token, &json!({"name": "FIAT"}))
+        .await;
     r.assert_status(201);
     assert_eq!(app.count_rows("brands").await, 2);
 });
@@ -66,15 +72,22 @@ both_backends!(create_brand_validation, |app| {
         async move { app.post_auth("/api/v1/brands/", &t, &body).await }
     };
     post(json!({})).await.assert_422(&[missing("name")]);
-    post(json!({"name": "A"}))
-        .await
-        .assert_422(&[value_error("name", "Nome da marca deve ter pelo menos 2 caracteres")]);
+    post(json!({"name": "A"})).await.assert_422(&[value_error(
+        "name",
+        "Nome da marca deve ter pelo menos 2 caracteres",
+    )]);
     post(json!({"name": "   A   "}))
         .await
-        .assert_422(&[value_error("name", "Nome da marca deve ter pelo menos 2 caracteres")]);
+        .assert_422(&[value_error(
+            "name",
+            "Nome da marca deve ter pelo menos 2 caracteres",
+        )]);
     post(json!({"name": "x".repeat(51)}))
         .await
-        .assert_422(&[value_error("name", "Nome da marca deve ter no máximo 50 caracteres")]);
+        .assert_422(&[value_error(
+            "name",
+            "Nome da marca deve ter no máximo 50 caracteres",
+        )]);
     let r = post(json!({"name": "ok name", "description": "d".repeat(5001)})).await;
     r.assert_status(422);
     let e = r.entry(json!(["body", "description"]));
@@ -154,7 +167,11 @@ both_backends!(list_brands_pagination_search_and_is_active, |app| {
         ("Back\\Slash", true),
     ] {
         let r = app
-            .post_auth("/api/v1/brands/", &u.token, &json!({"name": name, "is_active": active}))
+            .post_auth(
+                "/api/v1/brands/",
+                &u.token,
+                &json!({"name": name, "is_active": active}),
+            )
             .await;
         r.assert_status(201);
         ids.push(r.json()["id"].as_i64().unwrap());
@@ -184,14 +201,20 @@ both_backends!(list_brands_pagination_search_and_is_active, |app| {
     assert_eq!(body["limit"], 100);
     let (body, page) = list("offset=1&limit=2").await;
     assert_eq!(page, ids[1..3]);
-    assert_eq!((body["offset"].as_i64(), body["limit"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(
+        (body["offset"].as_i64(), body["limit"].as_i64()),
+        (Some(1), Some(2))
+    );
     // Search: case-insensitive, literal %, _ and \.
     assert_eq!(list("search=bmw").await.1, vec![ids[1]]);
     assert_eq!(list("search=CITRO").await.1, vec![ids[2]]);
     assert_eq!(list("search=%25").await.1, vec![ids[3]]);
     assert_eq!(list("search=_").await.1, vec![ids[4]]);
     assert_eq!(list("search=%5C").await.1, vec![ids[5]]);
-    assert_eq!(list("search=o").await.1, vec![ids[0], ids[2], ids[3], ids[4]]);
+    assert_eq!(
+        list("search=o").await.1,
+        vec![ids[0], ids[2], ids[3], ids[4]]
+    );
     // is_active, with lax words.
     let active = vec![ids[0], ids[1], ids[3], ids[5]];
     let inactive = vec![ids[2], ids[4]];
@@ -202,20 +225,29 @@ both_backends!(list_brands_pagination_search_and_is_active, |app| {
     assert_eq!(list("is_active=OFF").await.1, inactive);
     assert_eq!(list("is_active=false&search=score").await.1, vec![ids[4]]);
     // Bad query values.
-    let r = app.get_auth("/api/v1/brands/?is_active=maybe", &u.token).await;
+    let r = app
+        .get_auth("/api/v1/brands/?is_active=maybe", &u.token)
+        .await;
     r.assert_422(&[bool_parsing("query", "is_active")]);
     assert_eq!(r.entry(json!(["query", "is_active"]))["input"], "maybe");
-    let r = app.get_auth("/api/v1/brands/?limit=101&offset=-1", &u.token).await;
+    let r = app
+        .get_auth("/api/v1/brands/?limit=101&offset=-1", &u.token)
+        .await;
     r.assert_422(&[le("limit", 100), ge("offset", 0)]);
     assert_eq!(r.entry(json!(["query", "limit"]))["input"], "101");
-    assert_eq!(r.entry(json!(["query", "limit"]))["ctx"], json!({"le": 100}));
+    assert_eq!(
+        r.entry(json!(["query", "limit"]))["ctx"],
+        json!({"le": 100})
+    );
     assert_eq!(r.entry(json!(["query", "offset"]))["ctx"], json!({"ge": 0}));
 });
 
 both_backends!(get_brand_not_found_and_bad_ids, |app| {
     let u = app.new_user().await;
     let b = app.create_brand(&u.token, "Peugeot").await;
-    let r = app.get_auth(&format!("/api/v1/brands/{}", b["id"]), &u.token).await;
+    let r = app
+        .get_auth(&format!("/api/v1/brands/{}", b["id"]), &u.token)
+        .await;
     r.assert_status(200);
     assert_eq!(r.json(), b);
     for id in ["999999", "0", "-7"] {
@@ -226,7 +258,9 @@ both_backends!(get_brand_not_found_and_bad_ids, |app| {
     let r = app.get_auth("/api/v1/brands/xyz", &u.token).await;
     r.assert_422(&[int_parsing("path", "brand_id")]);
     assert_eq!(r.entry(json!(["path", "brand_id"]))["input"], "xyz");
-    app.get_auth("/api/v1/brands/1.5", &u.token).await.assert_status(422);
+    app.get_auth("/api/v1/brands/1.5", &u.token)
+        .await
+        .assert_status(422);
     app.get_auth("/api/v1/brands/18446744073709551616", &u.token)
         .await
         .assert_status(422);
@@ -243,12 +277,18 @@ both_backends!(update_brand_partial_and_updated_at, |app| {
     r.assert_status(200);
     assert_eq!(r.json(), b);
     // Same name: not a duplicate, no change.
-    let r = app.put_auth(&path, &u.token, &json!({"name": "Renault"})).await;
+    let r = app
+        .put_auth(&path, &u.token, &json!({"name": "Renault"}))
+        .await;
     r.assert_status(200);
     assert_eq!(r.json(), b);
     // A real change.
     let r = app
-        .put_auth(&path, &u.token, &json!({"description": "Française", "is_active": "no"}))
+        .put_auth(
+            &path,
+            &u.token,
+            &json!({"description": "Française", "is_active": "no"}),
+        )
         .await;
     r.assert_status(200);
     let nb = r.json();
@@ -261,7 +301,9 @@ both_backends!(update_brand_partial_and_updated_at, |app| {
     let row = app.stored_row("brands", id).await.unwrap();
     assert_eq!(row["description"], "Française");
     // Rename with trimming.
-    let r = app.put_auth(&path, &u.token, &json!({"name": "  Renault Group "})).await;
+    let r = app
+        .put_auth(&path, &u.token, &json!({"name": "  Renault Group "}))
+        .await;
     r.assert_status(200);
     assert_eq!(r.json()["name"], "Renault Group");
     assert_eq!(app.get_auth(&path, &u.token).await.json(), r.json());
@@ -280,11 +322,17 @@ both_backends!(update_brand_errors_in_order, |app| {
         .assert_error(400, "Nome da marca já está em uso");
     app.put_auth(&path, &u.token, &json!({"name": "S"}))
         .await
-        .assert_422(&[value_error("name", "Nome da marca deve ter pelo menos 2 caracteres")]);
+        .assert_422(&[value_error(
+            "name",
+            "Nome da marca deve ter pelo menos 2 caracteres",
+        )]);
     // 422 before 404.
     app.put_auth("/api/v1/brands/999999", &u.token, &json!({"name": "S"}))
         .await
-        .assert_422(&[value_error("name", "Nome da marca deve ter pelo menos 2 caracteres")]);
+        .assert_422(&[value_error(
+            "name",
+            "Nome da marca deve ter pelo menos 2 caracteres",
+        )]);
     app.put_auth("/api/v1/brands/999999", &u.token, &json!({"name": "Seat"}))
         .await
         .assert_error(404, "Marca não encontrada");
@@ -292,7 +340,10 @@ both_backends!(update_brand_errors_in_order, |app| {
         .await
         .assert_422(&[int_parsing("path", "brand_id")]);
     // Nothing changed.
-    let row = app.stored_row("brands", a["id"].as_i64().unwrap()).await.unwrap();
+    let row = app
+        .stored_row("brands", a["id"].as_i64().unwrap())
+        .await
+        .unwrap();
     assert_eq!(row["name"], "Audi");
     assert_eq!(app.get_auth(&path, &u.token).await.json(), a);
 });
@@ -302,9 +353,16 @@ both_backends!(delete_brand, |app| {
     let free = app.create_brand(&u.token, "Lada").await;
     let used = app.create_brand(&u.token, "Volvo").await;
     let car = app
-        .create_car(&u.token, used["id"].as_i64().unwrap(), &unique_plate(), json!({}))
+        .create_car(
+            &u.token,
+            used["id"].as_i64().unwrap(),
+            &unique_plate(),
+            json!({}),
+        )
         .await;
-    let r = app.delete_auth(&format!("/api/v1/brands/{}", free["id"]), &u.token).await;
+    let r = app
+        .delete_auth(&format!("/api/v1/brands/{}", free["id"]), &u.token)
+        .await;
     r.assert_no_content().assert_security_headers();
     app.get_auth(&format!("/api/v1/brands/{}", free["id"]), &u.token)
         .await
@@ -317,7 +375,10 @@ both_backends!(delete_brand, |app| {
     for t in [&u.token, &v.token] {
         app.delete_auth(&format!("/api/v1/brands/{}", used["id"]), t)
             .await
-            .assert_error(400, "Não é possível deletar marca que possui carros associados");
+            .assert_error(
+                400,
+                "Não é possível deletar marca que possui carros associados",
+            );
     }
     assert_eq!(app.count_rows("brands").await, 1);
     // Once the car is gone the brand can go.

@@ -8,63 +8,79 @@ async fn setup(app: &TestApp) -> (TestUser, i64) {
     (u, b["id"].as_i64().unwrap())
 }
 
-both_backends!(create_car_full_response_with_nested_brand_and_owner, |app| {
-    let (u, brand_id) = setup(app).await;
-    let body = json!({
-        "model": "  Corolla XEi ",
-        "factory_year": 2022,
-        "model_year": 2023,
-        "color": " Branco ",
-        "plate": " abc1d23 ",
-        "fuel_type": "hybrid",
-        "transmission": "cvt",
-        "price": 145990.5,
-        "brand_id": brand_id,
-        "description": "Único dono",
-        "is_available": false,
-        "owner_id": 999999,
-    });
-    let r = app.post_auth("/api/v1/cars/", &u.token, &body).await;
-    r.assert_status(201).assert_json_content_type().assert_security_headers();
-    let car = r.json();
-    assert_car_shape(&car);
-    assert_eq!(car["model"], "Corolla XEi", "trimmed");
-    assert_eq!(car["color"], "Branco", "trimmed");
-    assert_eq!(car["plate"], "ABC1D23", "trimmed and upper-cased");
-    assert_eq!(car["factory_year"], 2022);
-    assert_eq!(car["model_year"], 2023);
-    assert_eq!(car["fuel_type"], "hybrid");
-    assert_eq!(car["transmission"], "cvt");
-    assert_eq!(car["price"], "145990.50");
-    assert_eq!(car["description"], "Único dono");
-    assert_eq!(car["is_available"], false);
-    assert_eq!(car["brand_id"], brand_id);
-    assert_eq!(car["owner_id"], u.id, "the owner is the caller, never the body");
-    assert_eq!(car["created_at"], car["updated_at"]);
-    assert_recent_rfc3339(&car["created_at"]);
-    let brand = app.get_auth(&format!("/api/v1/brands/{brand_id}"), &u.token).await.json();
-    assert_eq!(car["brand"], brand);
-    assert_eq!(car["owner"], u.json);
-    assert!(!r.text().contains("password"), "no password hash in the owner");
+both_backends!(
+    create_car_full_response_with_nested_brand_and_owner,
+    |app| {
+        let (u, brand_id) = setup(app).await;
+        let body = json!({
+            "model": "  Corolla XEi ",
+            "factory_year": 2022,
+            "model_year": 2023,
+            "color": " Branco ",
+            "plate": " abc1d23 ",
+            "fuel_type": "hybrid",
+            "transmission": "cvt",
+            "price": 145990.5,
+            "brand_id": brand_id,
+            "description": "Único dono",
+            "is_available": false,
+            "owner_id": 999999,
+        });
+        let r = app.post_auth("/api/v1/cars/", &u.token, &body).await;
+        r.assert_status(201)
+            .assert_json_content_type()
+            .assert_security_headers();
+        let car = r.json();
+        assert_car_shape(&car);
+        assert_eq!(car["model"], "Corolla XEi", "trimmed");
+        assert_eq!(car["color"], "Branco", "trimmed");
+        assert_eq!(car["plate"], "ABC1D23", "trimmed and upper-cased");
+        assert_eq!(car["factory_year"], 2022);
+        assert_eq!(car["model_year"], 2023);
+        assert_eq!(car["fuel_type"], "hybrid");
+        assert_eq!(car["transmission"], "cvt");
+        assert_eq!(car["price"], "145990.50");
+        assert_eq!(car["description"], "Único dono");
+        assert_eq!(car["is_available"], false);
+        assert_eq!(car["brand_id"], brand_id);
+        assert_eq!(
+            car["owner_id"], u.id,
+            "the owner is the caller, never the body"
+        );
+        assert_eq!(car["created_at"], car["updated_at"]);
+        assert_recent_rfc3339(&car["created_at"]);
+        let brand = app
+            .get_auth(&format!("/api/v1/brands/{brand_id}"), &u.token)
+            .await
+            .json();
+        assert_eq!(car["brand"], brand);
+        assert_eq!(car["owner"], u.json);
+        assert!(
+            !r.text().contains("password"),
+            "no password hash in the owner"
+        );
 
-    let id = car["id"].as_i64().unwrap();
-    let row = app.stored_row("cars", id).await.unwrap();
-    assert_eq!(row["plate"], "ABC1D23");
-    assert_eq!(row["owner_id"], u.id);
-    assert_eq!(app.stored_price(id).await.as_deref(), Some("145990.50"));
-    assert_eq!(app.count_rows("cars").await, 1);
+        let id = car["id"].as_i64().unwrap();
+        let row = app.stored_row("cars", id).await.unwrap();
+        assert_eq!(row["plate"], "ABC1D23");
+        assert_eq!(row["owner_id"], u.id);
+        assert_eq!(app.stored_price(id).await.as_deref(), Some("145990.50"));
+        assert_eq!(app.count_rows("cars").await, 1);
 
-    // GET returns the same.
-    let r = app.get_auth(&format!("/api/v1/cars/{id}"), &u.token).await;
-    r.assert_status(200);
-    assert_eq!(r.json(), car);
+        // GET returns the same.
+        let r = app.get_auth(&format!("/api/v1/cars/{id}"), &u.token).await;
+        r.assert_status(200);
+        assert_eq!(r.json(), car);
 
-    // Defaults: description null, is_available true.
-    let car = app.create_car(&u.token, brand_id, &unique_plate(), json!({})).await;
-    assert_eq!(car["description"], Value::Null);
-    assert_eq!(car["is_available"], true);
-    assert_eq!(car["price"], "85000.00");
-});
+        // Defaults: description null, is_available true.
+        let car = app
+            .create_car(&u.token, brand_id, &unique_plate(), json!({}))
+            .await;
+        assert_eq!(car["description"], Value::Null);
+        assert_eq!(car["is_available"], true);
+        assert_eq!(car["price"], "85000.00");
+    }
+);
 
 both_backends!(prices_are_exact_and_rounded_half_away_from_zero, |app| {
     let (u, brand_id) = setup(app).await;
@@ -97,8 +113,15 @@ both_backends!(prices_are_exact_and_rounded_half_away_from_zero, |app| {
         let car = r.json();
         assert_eq!(car["price"], json!(expected), "price {raw}");
         let id = car["id"].as_i64().unwrap();
-        assert_eq!(app.stored_price(id).await.as_deref(), Some(*expected), "stored {raw}");
-        let got = app.get_auth(&format!("/api/v1/cars/{id}"), &u.token).await.json();
+        assert_eq!(
+            app.stored_price(id).await.as_deref(),
+            Some(*expected),
+            "stored {raw}"
+        );
+        let got = app
+            .get_auth(&format!("/api/v1/cars/{id}"), &u.token)
+            .await
+            .json();
         assert_eq!(got["price"], json!(expected));
     }
     assert_eq!(app.count_rows("cars").await, cases.len() as i64);
@@ -159,7 +182,9 @@ both_backends!(invalid_prices_are_422, |app| {
         .await
         .assert_422(&[missing("price")]);
     body["price"] = Value::Null;
-    app.post_auth("/api/v1/cars/", &u.token, &body).await.assert_status(422);
+    app.post_auth("/api/v1/cars/", &u.token, &body)
+        .await
+        .assert_status(422);
     assert_eq!(app.count_rows("cars").await, 0);
 });
 
@@ -227,9 +252,15 @@ both_backends!(create_car_reports_every_failing_field, |app| {
     let detail = r.json()["detail"].as_array().unwrap().clone();
     assert_eq!(detail.len(), 4, "{detail:?}");
     for (field, msg) in [
-        ("model", "Value error, Modelo deve ter no máximo 100 caracteres"),
+        (
+            "model",
+            "Value error, Modelo deve ter no máximo 100 caracteres",
+        ),
         ("color", "Value error, Cor deve ter no máximo 30 caracteres"),
-        ("plate", "Value error, Placa deve ter entre 7 e 10 caracteres"),
+        (
+            "plate",
+            "Value error, Placa deve ter entre 7 e 10 caracteres",
+        ),
     ] {
         assert_eq!(r.entry(json!(["body", field]))["msg"], msg);
     }
@@ -239,7 +270,10 @@ both_backends!(create_car_reports_every_failing_field, |app| {
     body["model"] = json!("ok");
     app.post_auth("/api/v1/cars/", &u.token, &body)
         .await
-        .assert_422(&[value_error("plate", "Placa deve ter entre 7 e 10 caracteres")]);
+        .assert_422(&[value_error(
+            "plate",
+            "Placa deve ter entre 7 e 10 caracteres",
+        )]);
     assert_eq!(app.count_rows("cars").await, 0);
 });
 
@@ -258,15 +292,36 @@ both_backends!(create_car_bounds_are_inclusive, |app| {
     assert_eq!(car["factory_year"], 1900);
     assert_eq!(car["model_year"], 2030);
     let car = app
-        .create_car(&u.token, brand_id, "ABC1234", json!({"model": "Ka", "color": "é".repeat(30)}))
+        .create_car(
+            &u.token,
+            brand_id,
+            "ABC1234",
+            json!({"model": "Ka", "color": "é".repeat(30)}),
+        )
         .await;
     assert_eq!(car["color"], json!("é".repeat(30)));
-    for fuel in ["gasoline", "ethanol", "flex", "diesel", "electric", "hybrid"] {
-        let c = app.create_car(&u.token, brand_id, &unique_plate(), json!({"fuel_type": fuel})).await;
+    for fuel in [
+        "gasoline", "ethanol", "flex", "diesel", "electric", "hybrid",
+    ] {
+        let c = app
+            .create_car(
+                &u.token,
+                brand_id,
+                &unique_plate(),
+                json!({"fuel_type": fuel}),
+            )
+            .await;
         assert_eq!(c["fuel_type"], fuel);
     }
     for tr in ["manual", "automatic", "semi_automatic", "cvt"] {
-        let c = app.create_car(&u.token, brand_id, &unique_plate(), json!({"transmission": tr})).await;
+        let c = app
+            .create_car(
+                &u.token,
+                brand_id,
+                &unique_plate(),
+                json!({"transmission": tr}),
+            )
+            .await;
         assert_eq!(c["transmission"], tr);
     }
     assert_eq!(app.count_rows("cars").await, 12);
@@ -287,9 +342,21 @@ both_backends!(create_car_lax_input, |app| {
     assert_eq!(c["brand_id"], brand_id);
     assert_eq!(c["is_available"], false);
     assert!(c.get("turbo").is_none());
-    for (word, expected) in [("YES", true), ("on", true), ("1", true), ("Off", false), ("0", false), ("FALSE", false)] {
+    for (word, expected) in [
+        ("YES", true),
+        ("on", true),
+        ("1", true),
+        ("Off", false),
+        ("0", false),
+        ("FALSE", false),
+    ] {
         let c = app
-            .create_car(&u.token, brand_id, &unique_plate(), json!({"is_available": word}))
+            .create_car(
+                &u.token,
+                brand_id,
+                &unique_plate(),
+                json!({"is_available": word}),
+            )
             .await;
         assert_eq!(c["is_available"], expected, "is_available {word}");
     }
@@ -307,25 +374,37 @@ both_backends!(create_car_lax_input, |app| {
     body["factory_year"] = json!(2020.5);
     body["model_year"] = json!("20x1");
     let r = app.post_auth("/api/v1/cars/", &u.token, &body).await;
-    r.assert_422(&[int_from_float("body", "factory_year"), int_parsing("body", "model_year")]);
+    r.assert_422(&[
+        int_from_float("body", "factory_year"),
+        int_parsing("body", "model_year"),
+    ]);
     assert_eq!(app.count_rows("cars").await, 8);
 });
 
 both_backends!(create_car_conflicts, |app| {
     let (u, brand_id) = setup(app).await;
     let v = app.new_user().await;
-    app.create_car(&u.token, brand_id, "DUP1234", json!({})).await;
+    app.create_car(&u.token, brand_id, "DUP1234", json!({}))
+        .await;
     // Same plate, any case or padding, any owner.
-    for (t, plate) in [(&u.token, "DUP1234"), (&u.token, " dup1234 "), (&v.token, "Dup1234")] {
+    for (t, plate) in [
+        (&u.token, "DUP1234"),
+        (&u.token, " dup1234 "),
+        (&v.token, "Dup1234"),
+    ] {
         app.post_auth("/api/v1/cars/", t, &car_body(brand_id, plate))
             .await
             .assert_error(400, "Placa já está em uso")
             .assert_security_headers();
     }
     // Unknown brand.
-    app.post_auth("/api/v1/cars/", &u.token, &car_body(999999, &unique_plate()))
-        .await
-        .assert_error(400, "Marca não encontrada");
+    app.post_auth(
+        "/api/v1/cars/",
+        &u.token,
+        &car_body(999999, &unique_plate()),
+    )
+    .await
+    .assert_error(400, "Marca não encontrada");
     // Both: the plate first.
     app.post_auth("/api/v1/cars/", &u.token, &car_body(999999, "DUP1234"))
         .await
@@ -336,14 +415,29 @@ both_backends!(create_car_conflicts, |app| {
 both_backends!(cars_are_visible_only_to_their_owner, |app| {
     let (u, brand_id) = setup(app).await;
     let v = app.new_user().await;
-    let mine = app.create_car(&u.token, brand_id, &unique_plate(), json!({})).await;
-    let theirs = app.create_car(&v.token, brand_id, &unique_plate(), json!({})).await;
+    let mine = app
+        .create_car(&u.token, brand_id, &unique_plate(), json!({}))
+        .await;
+    let theirs = app
+        .create_car(&v.token, brand_id, &unique_plate(), json!({}))
+        .await;
     let ids = |r: Resp| -> Vec<i64> {
         r.assert_status(200);
-        r.json()["cars"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+        r.json()["cars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
     };
-    assert_eq!(ids(app.get_auth("/api/v1/cars/", &u.token).await), vec![mine["id"].as_i64().unwrap()]);
-    assert_eq!(ids(app.get_auth("/api/v1/cars", &v.token).await), vec![theirs["id"].as_i64().unwrap()]);
+    assert_eq!(
+        ids(app.get_auth("/api/v1/cars/", &u.token).await),
+        vec![mine["id"].as_i64().unwrap()]
+    );
+    assert_eq!(
+        ids(app.get_auth("/api/v1/cars", &v.token).await),
+        vec![theirs["id"].as_i64().unwrap()]
+    );
     let other = format!("/api/v1/cars/{}", theirs["id"]);
     app.get_auth(&other, &u.token)
         .await
@@ -362,13 +456,24 @@ both_backends!(cars_are_visible_only_to_their_owner, |app| {
     let r = app.get_auth(&other, &v.token).await;
     r.assert_status(200);
     assert_eq!(r.json(), theirs);
-    assert_eq!(app.stored_price(theirs["id"].as_i64().unwrap()).await.as_deref(), Some("85000.00"));
+    assert_eq!(
+        app.stored_price(theirs["id"].as_i64().unwrap())
+            .await
+            .as_deref(),
+        Some("85000.00")
+    );
     assert_eq!(app.count_rows("cars").await, 2);
 });
 
 both_backends!(get_car_not_found_and_bad_ids, |app| {
     let (u, _) = setup(app).await;
-    for id in ["999999", "0", "-1", "9223372036854775807", "-9223372036854775808"] {
+    for id in [
+        "999999",
+        "0",
+        "-1",
+        "9223372036854775807",
+        "-9223372036854775808",
+    ] {
         app.get_auth(&format!("/api/v1/cars/{id}"), &u.token)
             .await
             .assert_error(404, "Carro não encontrado");
@@ -385,13 +490,22 @@ both_backends!(get_car_not_found_and_bad_ids, |app| {
 
 both_backends!(list_cars_filters, |app| {
     let (u, b1) = setup(app).await;
-    let b2 = app.create_brand(&u.token, &unique("Other")).await["id"].as_i64().unwrap();
+    let b2 = app.create_brand(&u.token, &unique("Other")).await["id"]
+        .as_i64()
+        .unwrap();
     let v = app.new_user().await;
     let specs = [
         (b1, "Onix LT", "flex", "manual", "50000", true),
         (b1, "Onix Premier", "flex", "automatic", "75000.50", false),
         (b2, "Model 3", "electric", "automatic", "250000", true),
-        (b2, "Hilux 100%", "diesel", "semi_automatic", "300000.99", true),
+        (
+            b2,
+            "Hilux 100%",
+            "diesel",
+            "semi_automatic",
+            "300000.99",
+            true,
+        ),
         (b1, "Prius_Hybrid", "hybrid", "cvt", "150000", false),
     ];
     let mut ids = vec![];
@@ -407,7 +521,13 @@ both_backends!(list_cars_filters, |app| {
         ids.push(c["id"].as_i64().unwrap());
     }
     // Someone else's car that matches every filter must never show.
-    app.create_car(&v.token, b1, &unique_plate(), json!({"model": "Onix LT", "price": "50000"})).await;
+    app.create_car(
+        &v.token,
+        b1,
+        &unique_plate(),
+        json!({"model": "Onix LT", "price": "50000"}),
+    )
+    .await;
     let list = |q: String| {
         let t = u.token.clone();
         async move {
@@ -429,7 +549,10 @@ both_backends!(list_cars_filters, |app| {
     let pick = |idx: &[usize]| idx.iter().map(|i| ids[*i]).collect::<Vec<_>>();
     let (body, all) = list(String::new()).await;
     assert_eq!(all, ids);
-    assert_eq!((body["offset"].as_i64(), body["limit"].as_i64()), (Some(0), Some(100)));
+    assert_eq!(
+        (body["offset"].as_i64(), body["limit"].as_i64()),
+        (Some(0), Some(100))
+    );
     assert_eq!(list(format!("brand_id={b1}")).await.1, pick(&[0, 1, 4]));
     assert_eq!(list(format!("brand_id={b2}")).await.1, pick(&[2, 3]));
     assert_eq!(list("brand_id=999999".into()).await.1, pick(&[]));
@@ -438,18 +561,27 @@ both_backends!(list_cars_filters, |app| {
     assert_eq!(list("is_available=true".into()).await.1, pick(&[0, 2, 3]));
     assert_eq!(list("is_available=no".into()).await.1, pick(&[1, 4]));
     // Inclusive price bounds, exact decimals.
-    assert_eq!(list("min_price=75000.50".into()).await.1, pick(&[1, 2, 3, 4]));
+    assert_eq!(
+        list("min_price=75000.50".into()).await.1,
+        pick(&[1, 2, 3, 4])
+    );
     assert_eq!(list("min_price=75000.51".into()).await.1, pick(&[2, 3, 4]));
     assert_eq!(list("max_price=75000.50".into()).await.1, pick(&[0, 1]));
     assert_eq!(list("max_price=75000.49".into()).await.1, pick(&[0]));
-    assert_eq!(list("min_price=150000&max_price=300000.99".into()).await.1, pick(&[2, 3, 4]));
+    assert_eq!(
+        list("min_price=150000&max_price=300000.99".into()).await.1,
+        pick(&[2, 3, 4])
+    );
     assert_eq!(list("min_price=0".into()).await.1, ids);
     assert_eq!(list("min_price=300001".into()).await.1, pick(&[]));
     // Search: model or plate, case-insensitive, literal.
     assert_eq!(list("search=onix".into()).await.1, pick(&[0, 1]));
     assert_eq!(list("search=%25".into()).await.1, pick(&[3]));
     assert_eq!(list("search=_".into()).await.1, pick(&[4]));
-    let plate = app.get_auth(&format!("/api/v1/cars/{}", ids[2]), &u.token).await.json()["plate"]
+    let plate = app
+        .get_auth(&format!("/api/v1/cars/{}", ids[2]), &u.token)
+        .await
+        .json()["plate"]
         .as_str()
         .unwrap()
         .to_lowercase();
@@ -461,7 +593,10 @@ both_backends!(list_cars_filters, |app| {
     );
     let (body, page) = list("offset=1&limit=2".into()).await;
     assert_eq!(page, pick(&[1, 2]));
-    assert_eq!((body["offset"].as_i64(), body["limit"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(
+        (body["offset"].as_i64(), body["limit"].as_i64()),
+        (Some(1), Some(2))
+    );
     let (_, page) = list("transmission=automatic&offset=1&limit=1".into()).await;
     assert_eq!(page, pick(&[2]));
 });
@@ -479,11 +614,20 @@ both_backends!(list_cars_bad_filters_are_422, |app| {
     assert_eq!(e["ctx"], json!({"expected": FUEL_TYPES}));
     let r = get("transmission=warp").await;
     r.assert_422(&[enum_error("query", "transmission", TRANSMISSIONS)]);
-    assert_eq!(r.entry(json!(["query", "transmission"]))["ctx"], json!({"expected": TRANSMISSIONS}));
+    assert_eq!(
+        r.entry(json!(["query", "transmission"]))["ctx"],
+        json!({"expected": TRANSMISSIONS})
+    );
     // Enum values are exact (case matters).
-    get("fuel_type=FLEX").await.assert_422(&[enum_error("query", "fuel_type", FUEL_TYPES)]);
-    get("is_available=perhaps").await.assert_422(&[bool_parsing("query", "is_available")]);
-    get("brand_id=abc").await.assert_422(&[int_parsing("query", "brand_id")]);
+    get("fuel_type=FLEX")
+        .await
+        .assert_422(&[enum_error("query", "fuel_type", FUEL_TYPES)]);
+    get("is_available=perhaps")
+        .await
+        .assert_422(&[bool_parsing("query", "is_available")]);
+    get("brand_id=abc")
+        .await
+        .assert_422(&[int_parsing("query", "brand_id")]);
     let r = get("min_price=-1").await;
     r.assert_status(422);
     assert_eq!(r.json()["detail"].as_array().unwrap().len(), 1);
@@ -507,7 +651,9 @@ both_backends!(list_cars_bad_filters_are_422, |app| {
 both_backends!(update_car_partial_and_updated_at, |app| {
     let (u, brand_id) = setup(app).await;
     let b2 = app.create_brand(&u.token, &unique("Second")).await;
-    let car = app.create_car(&u.token, brand_id, "UPD1234", json!({})).await;
+    let car = app
+        .create_car(&u.token, brand_id, "UPD1234", json!({}))
+        .await;
     let id = car["id"].as_i64().unwrap();
     let path = format!("/api/v1/cars/{id}");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -516,10 +662,18 @@ both_backends!(update_car_partial_and_updated_at, |app| {
     r.assert_status(200);
     assert_eq!(r.json(), car);
     let r = app
-        .put_auth(&path, &u.token, &json!({"plate": "upd1234", "model": car["model"], "price": "85000.00"}))
+        .put_auth(
+            &path,
+            &u.token,
+            &json!({"plate": "upd1234", "model": car["model"], "price": "85000.00"}),
+        )
         .await;
     r.assert_status(200);
-    assert_eq!(r.json(), car, "own plate is not a duplicate; nothing changed");
+    assert_eq!(
+        r.json(),
+        car,
+        "own plate is not a duplicate; nothing changed"
+    );
     // Real changes; owner_id is ignored.
     let other = app.new_user().await;
     let r = app
@@ -549,7 +703,9 @@ both_backends!(update_car_partial_and_updated_at, |app| {
     assert_eq!(row["color"], "Verde");
     assert_eq!(app.get_auth(&path, &u.token).await.json(), nc);
     // New plate.
-    let r = app.put_auth(&path, &u.token, &json!({"plate": " new5678 "})).await;
+    let r = app
+        .put_auth(&path, &u.token, &json!({"plate": " new5678 "}))
+        .await;
     r.assert_status(200);
     assert_eq!(r.json()["plate"], "NEW5678");
 });
@@ -557,12 +713,19 @@ both_backends!(update_car_partial_and_updated_at, |app| {
 both_backends!(update_car_errors_in_order, |app| {
     let (u, brand_id) = setup(app).await;
     let v = app.new_user().await;
-    let car = app.create_car(&u.token, brand_id, "MINE1234", json!({})).await;
-    app.create_car(&u.token, brand_id, "TAKEN12", json!({})).await;
-    let vcar = app.create_car(&v.token, brand_id, "THEIRS12", json!({})).await;
+    let car = app
+        .create_car(&u.token, brand_id, "MINE1234", json!({}))
+        .await;
+    app.create_car(&u.token, brand_id, "TAKEN12", json!({}))
+        .await;
+    let vcar = app
+        .create_car(&v.token, brand_id, "THEIRS12", json!({}))
+        .await;
     let path = format!("/api/v1/cars/{}", car["id"]);
     // 401 first.
-    app.put("/api/v1/cars/abc", &json!({})).await.assert_error(401, "Not authenticated");
+    app.put("/api/v1/cars/abc", &json!({}))
+        .await
+        .assert_error(401, "Not authenticated");
     // 422 (path and body) before 404.
     app.put_auth("/api/v1/cars/abc", &u.token, &json!({}))
         .await
@@ -570,19 +733,31 @@ both_backends!(update_car_errors_in_order, |app| {
     app.put_auth("/api/v1/cars/999999", &u.token, &json!({"price": 0}))
         .await
         .assert_422(&[value_error("price", "Preço deve ser maior que zero")]);
-    app.put_auth(&path, &u.token, &json!({"fuel_type": "coal", "model_year": 1800}))
-        .await
-        .assert_422(&[
-            enum_error("body", "fuel_type", FUEL_TYPES),
-            value_error("model_year", "Ano deve estar entre 1900 e 2030"),
-        ]);
+    app.put_auth(
+        &path,
+        &u.token,
+        &json!({"fuel_type": "coal", "model_year": 1800}),
+    )
+    .await
+    .assert_422(&[
+        enum_error("body", "fuel_type", FUEL_TYPES),
+        value_error("model_year", "Ano deve estar entre 1900 e 2030"),
+    ]);
     // 404, then 403, then 400.
-    app.put_auth("/api/v1/cars/999999", &u.token, &json!({"plate": "TAKEN12"}))
-        .await
-        .assert_error(404, "Carro não encontrado");
-    app.put_auth(&format!("/api/v1/cars/{}", vcar["id"]), &u.token, &json!({"plate": "TAKEN12"}))
-        .await
-        .assert_error(403, "Not enough permissions to access this car");
+    app.put_auth(
+        "/api/v1/cars/999999",
+        &u.token,
+        &json!({"plate": "TAKEN12"}),
+    )
+    .await
+    .assert_error(404, "Carro não encontrado");
+    app.put_auth(
+        &format!("/api/v1/cars/{}", vcar["id"]),
+        &u.token,
+        &json!({"plate": "TAKEN12"}),
+    )
+    .await
+    .assert_error(403, "Not enough permissions to access this car");
     app.put_auth(&path, &u.token, &json!({"plate": "taken12"}))
         .await
         .assert_error(400, "Placa já está em uso");
@@ -592,9 +767,13 @@ both_backends!(update_car_errors_in_order, |app| {
     app.put_auth(&path, &u.token, &json!({"brand_id": 999999}))
         .await
         .assert_error(400, "Marca não encontrada");
-    app.put_auth(&path, &u.token, &json!({"plate": "TAKEN12", "brand_id": 999999}))
-        .await
-        .assert_error(400, "Placa já está em uso");
+    app.put_auth(
+        &path,
+        &u.token,
+        &json!({"plate": "TAKEN12", "brand_id": 999999}),
+    )
+    .await
+    .assert_error(400, "Placa já está em uso");
     // Nothing changed.
     let r = app.get_auth(&path, &u.token).await;
     assert_eq!(r.json(), car);
@@ -603,7 +782,9 @@ both_backends!(update_car_errors_in_order, |app| {
 both_backends!(delete_car, |app| {
     let (u, brand_id) = setup(app).await;
     let v = app.new_user().await;
-    let car = app.create_car(&u.token, brand_id, &unique_plate(), json!({})).await;
+    let car = app
+        .create_car(&u.token, brand_id, &unique_plate(), json!({}))
+        .await;
     let path = format!("/api/v1/cars/{}", car["id"]);
     app.delete_auth(&path, &v.token)
         .await
@@ -618,8 +799,18 @@ both_backends!(delete_car, |app| {
     let r = app.delete_auth(&path, &u.token).await;
     r.assert_no_content().assert_security_headers();
     assert_eq!(app.count_rows("cars").await, 0);
-    app.get_auth(&path, &u.token).await.assert_error(404, "Carro não encontrado");
-    app.delete_auth(&path, &u.token).await.assert_error(404, "Carro não encontrado");
+    app.get_auth(&path, &u.token)
+        .await
+        .assert_error(404, "Carro não encontrado");
+    app.delete_auth(&path, &u.token)
+        .await
+        .assert_error(404, "Carro não encontrado");
     // The plate is free again.
-    app.create_car(&u.token, brand_id, car["plate"].as_str().unwrap(), json!({})).await;
+    app.create_car(
+        &u.token,
+        brand_id,
+        car["plate"].as_str().unwrap(),
+        json!({}),
+    )
+    .await;
 });

@@ -4,7 +4,9 @@ use e2e_tests::*;
 
 both_backends!(health_check_is_ok_json_with_timestamp, |app| {
     let r = app.get("/health_check").await;
-    r.assert_status(200).assert_json_content_type().assert_security_headers();
+    r.assert_status(200)
+        .assert_json_content_type()
+        .assert_security_headers();
     let body = r.json();
     assert_eq!(body["status"], "ok", "{body}");
     assert_recent_rfc3339(&body["timestamp"]);
@@ -14,7 +16,9 @@ both_backends!(health_check_is_ok_json_with_timestamp, |app| {
 
 both_backends!(health_check_detailed_reports_every_check_ok, |app| {
     let r = app.get("/health_check/detailed").await;
-    r.assert_status(200).assert_json_content_type().assert_security_headers();
+    r.assert_status(200)
+        .assert_json_content_type()
+        .assert_security_headers();
     let body = r.json();
     assert_eq!(body["status"], "ok", "{body}");
     assert_recent_rfc3339(&body["timestamp"]);
@@ -37,27 +41,32 @@ both_backends!(health_check_detailed_reports_every_check_ok, |app| {
     assert_eq!(checks["key_value"]["status"], "ok", "{body}");
 });
 
-both_backends!(health_check_detailed_is_503_when_a_migration_is_missing, |app| {
-    // Forget the newest applied migration: the schema is no longer what the build expects.
-    app.db_execute(
+both_backends!(
+    health_check_detailed_is_503_when_a_migration_is_missing,
+    |app| {
+        // Forget the newest applied migration: the schema is no longer what the build expects.
+        app.db_execute(
         "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
     )
     .await;
-    let r = app.get("/health_check/detailed").await;
-    r.assert_status(503).assert_json_content_type().assert_security_headers();
-    let body = r.json();
-    assert_eq!(body["status"], "degraded", "{body}");
-    assert_ne!(checks_status(&body, "migrations"), "ok", "{body}");
-    assert_ne!(
-        body["checks"]["migrations"]["applied"], body["checks"]["migrations"]["expected"],
-        "{body}"
-    );
-    // The other checks are still fine.
-    assert_eq!(checks_status(&body, "database"), "ok", "{body}");
-    assert_eq!(checks_status(&body, "key_value"), "ok", "{body}");
-    // Liveness does not care.
-    app.get("/health_check").await.assert_status(200);
-});
+        let r = app.get("/health_check/detailed").await;
+        r.assert_status(503)
+            .assert_json_content_type()
+            .assert_security_headers();
+        let body = r.json();
+        assert_eq!(body["status"], "degraded", "{body}");
+        assert_ne!(checks_status(&body, "migrations"), "ok", "{body}");
+        assert_ne!(
+            body["checks"]["migrations"]["applied"], body["checks"]["migrations"]["expected"],
+            "{body}"
+        );
+        // The other checks are still fine.
+        assert_eq!(checks_status(&body, "database"), "ok", "{body}");
+        assert_eq!(checks_status(&body, "key_value"), "ok", "{body}");
+        // Liveness does not care.
+        app.get("/health_check").await.assert_status(200);
+    }
+);
 
 fn checks_status(body: &Value, check: &str) -> String {
     body["checks"][check]["status"]
@@ -86,7 +95,9 @@ async fn health_check_detailed_is_503_when_postgres_is_down() {
     let body = r.json();
     assert_eq!(body["status"], "degraded", "{body}");
     assert_ne!(body["checks"]["database"]["status"], "ok", "{body}");
-    let err = body["checks"]["database"]["error"].as_str().unwrap_or_default();
+    let err = body["checks"]["database"]["error"]
+        .as_str()
+        .unwrap_or_default();
     assert!(!err.is_empty(), "an error text is given: {body}");
     assert!(
         !r.text().contains("hunter2secret"),
@@ -100,6 +111,7 @@ async fn health_check_detailed_is_503_when_postgres_is_down() {
             &json!({"username": "nobody", "email": "nobody@example.com", "password": PASSWORD}),
         )
         .await;
-    r.assert_error(503, "Service unavailable").assert_security_headers();
+    r.assert_error(503, "Service unavailable")
+        .assert_security_headers();
     assert!(!r.text().contains("hunter2secret"));
 }

@@ -2,37 +2,48 @@
 
 use e2e_tests::*;
 
-both_backends!(create_user_returns_the_public_form_and_stores_an_argon2id_hash, |app| {
-    let email = unique_email();
-    let r = app
-        .post(
-            "/api/v1/users/",
-            &json!({"username": "maria", "email": email, "password": PASSWORD}),
-        )
-        .await;
-    r.assert_status(201).assert_json_content_type().assert_security_headers();
-    let user = r.json();
-    assert_public_user(&user);
-    assert_eq!(user["username"], "maria");
-    assert_eq!(user["email"], json!(email));
-    assert_eq!(user["created_at"], user["updated_at"], "equal on creation");
-    assert_recent_rfc3339(&user["created_at"]);
-    assert!(!r.text().contains(PASSWORD), "the password never comes back");
+both_backends!(
+    create_user_returns_the_public_form_and_stores_an_argon2id_hash,
+    |app| {
+        let email = unique_email();
+        let r = app
+            .post(
+                "/api/v1/users/",
+                &json!({"username": "maria", "email": email, "password": PASSWORD}),
+            )
+            .await;
+        r.assert_status(201)
+            .assert_json_content_type()
+            .assert_security_headers();
+        let user = r.json();
+        assert_public_user(&user);
+        assert_eq!(user["username"], "maria");
+        assert_eq!(user["email"], json!(email));
+        assert_eq!(user["created_at"], user["updated_at"], "equal on creation");
+        assert_recent_rfc3339(&user["created_at"]);
+        assert!(
+            !r.text().contains(PASSWORD),
+            "the password never comes back"
+        );
 
-    let id = user["id"].as_i64().expect("integer id");
-    let row = app.stored_row("users", id).await.expect("stored");
-    assert_eq!(row["username"], "maria");
-    assert_eq!(row["email"], json!(email));
-    let hash = row["password_hash"].as_str().unwrap();
-    assert!(hash.starts_with("$argon2id$"), "Argon2id PHC string: {hash}");
-    assert!(!hash.contains(PASSWORD));
-    assert_eq!(app.count_rows("users").await, 1);
+        let id = user["id"].as_i64().expect("integer id");
+        let row = app.stored_row("users", id).await.expect("stored");
+        assert_eq!(row["username"], "maria");
+        assert_eq!(row["email"], json!(email));
+        let hash = row["password_hash"].as_str().unwrap();
+        assert!(
+            hash.starts_with("$argon2id$"),
+            "Argon2id PHC string: {hash}"
+        );
+        assert!(!hash.contains(PASSWORD));
+        assert_eq!(app.count_rows("users").await, 1);
 
-    // And it can be read back.
-    let r = app.get(&format!("/api/v1/users/{id}")).await;
-    r.assert_status(200);
-    assert_eq!(r.json(), user);
-});
+        // And it can be read back.
+        let r = app.get(&format!("/api/v1/users/{id}")).await;
+        r.assert_status(200);
+        assert_eq!(r.json(), user);
+    }
+);
 
 both_backends!(create_user_lowercases_only_the_email_domain, |app| {
     let local = unique("Mixed.Case");
@@ -132,17 +143,24 @@ both_backends!(create_user_length_bounds_count_characters, |app| {
         async move { app.post("/api/v1/users/", &body).await }
     };
     // Upper bounds.
-    reg("a".repeat(51), PASSWORD.into()).await.assert_422(&[value_error(
-        "username",
-        "Username deve ter no máximo 50 caracteres",
-    )]);
-    reg(unique("u"), "p".repeat(129)).await.assert_422(&[value_error(
-        "password",
-        "Senha deve ter no máximo 128 caracteres",
-    )]);
+    reg("a".repeat(51), PASSWORD.into())
+        .await
+        .assert_422(&[value_error(
+            "username",
+            "Username deve ter no máximo 50 caracteres",
+        )]);
+    reg(unique("u"), "p".repeat(129))
+        .await
+        .assert_422(&[value_error(
+            "password",
+            "Senha deve ter no máximo 128 caracteres",
+        )]);
     assert_eq!(app.count_rows("users").await, 0);
     // Exactly at the bounds: accepted.
-    let name50 = format!("{}{}", unique("b"), "x".repeat(50)).chars().take(50).collect::<String>();
+    let name50 = format!("{}{}", unique("b"), "x".repeat(50))
+        .chars()
+        .take(50)
+        .collect::<String>();
     let r = reg(name50.clone(), "p".repeat(128)).await;
     r.assert_status(201);
     assert_eq!(r.json()["username"], json!(name50));
@@ -150,23 +168,29 @@ both_backends!(create_user_length_bounds_count_characters, |app| {
         .await
         .assert_status(201);
     // Characters, not bytes: "çã" is 2 characters (4 bytes), "ção" is 3.
-    reg("çã".into(), PASSWORD.into()).await.assert_422(&[value_error(
-        "username",
-        "Username deve ter pelo menos 3 caracteres",
-    )]);
+    reg("çã".into(), PASSWORD.into())
+        .await
+        .assert_422(&[value_error(
+            "username",
+            "Username deve ter pelo menos 3 caracteres",
+        )]);
     let r = reg("ção".into(), PASSWORD.into()).await;
     r.assert_status(201);
     assert_eq!(r.json()["username"], "ção");
     // 50 two-byte characters fit; 6 emoji make a valid password.
     reg("é".repeat(50), "😀".repeat(6)).await.assert_status(201);
-    reg("é".repeat(51), PASSWORD.into()).await.assert_422(&[value_error(
-        "username",
-        "Username deve ter no máximo 50 caracteres",
-    )]);
-    reg(unique("d"), "😀".repeat(5)).await.assert_422(&[value_error(
-        "password",
-        "Senha deve ter pelo menos 6 caracteres",
-    )]);
+    reg("é".repeat(51), PASSWORD.into())
+        .await
+        .assert_422(&[value_error(
+            "username",
+            "Username deve ter no máximo 50 caracteres",
+        )]);
+    reg(unique("d"), "😀".repeat(5))
+        .await
+        .assert_422(&[value_error(
+            "password",
+            "Senha deve ter pelo menos 6 caracteres",
+        )]);
     assert_eq!(app.count_rows("users").await, 4);
 });
 
@@ -200,7 +224,14 @@ both_backends!(create_user_rejects_bad_emails, |app| {
 });
 
 both_backends!(create_user_body_must_be_a_json_object, |app| {
-    for body in ["[]", "[{\"username\":\"abc\"}]", "\"text\"", "42", "null", "true"] {
+    for body in [
+        "[]",
+        "[{\"username\":\"abc\"}]",
+        "\"text\"",
+        "42",
+        "null",
+        "true",
+    ] {
         let r = app.post_raw("/api/v1/users/", None, body).await;
         let entries = r.assert_422(&[E::new(
             "model_attributes_type",
@@ -210,10 +241,21 @@ both_backends!(create_user_body_must_be_a_json_object, |app| {
         assert_eq!(entries.len(), 1, "{body}");
     }
     // Not JSON at all: json_invalid at the byte offset of the error.
-    let r = app.post_raw("/api/v1/users/", None, "{\"username\": x}").await;
-    r.assert_422(&[E::new("json_invalid", json!(["body", 13]), "JSON decode error")]);
-    let r = app.post_raw("/api/v1/users/", None, "{\"username\": \"abc\"").await;
-    let entries = r.assert_status(422).json()["detail"].as_array().unwrap().clone();
+    let r = app
+        .post_raw("/api/v1/users/", None, "{\"username\": x}")
+        .await;
+    r.assert_422(&[E::new(
+        "json_invalid",
+        json!(["body", 13]),
+        "JSON decode error",
+    )]);
+    let r = app
+        .post_raw("/api/v1/users/", None, "{\"username\": \"abc\"")
+        .await;
+    let entries = r.assert_status(422).json()["detail"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["type"], "json_invalid");
     assert_eq!(entries[0]["msg"], "JSON decode error");
@@ -242,7 +284,10 @@ both_backends!(create_user_lax_input, |app| {
         .send(
             app.request(Method::POST, "/api/v1/users/")
                 .header("content-type", "application/json; charset=utf-8")
-                .body(json!({"username": "laxuser2", "email": unique_email(), "password": PASSWORD}).to_string()),
+                .body(
+                    json!({"username": "laxuser2", "email": unique_email(), "password": PASSWORD})
+                        .to_string(),
+                ),
         )
         .await;
     r.assert_status(201);
@@ -288,7 +333,12 @@ both_backends!(list_users_paginates_in_id_order, |app| {
     let p3 = page("offset=4&limit=2").await;
     let p4 = page("offset=10&limit=2").await;
     let idlist = |v: &Value| -> Vec<i64> {
-        v["users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect()
+        v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_i64().unwrap())
+            .collect()
     };
     assert_eq!(idlist(&p1), ids[0..2]);
     assert_eq!(idlist(&p2), ids[2..4]);
@@ -334,7 +384,9 @@ both_backends!(list_users_query_bounds_are_422, |app| {
 
 both_backends!(list_users_search_is_case_insensitive_and_literal, |app| {
     let mk = |name: &'static str, email: &'static str| async move {
-        app.register(name, email, PASSWORD).await["id"].as_i64().unwrap()
+        app.register(name, email, PASSWORD).await["id"]
+            .as_i64()
+            .unwrap()
     };
     let alice = mk("AliceSmith", "alice@example.com").await;
     let pct = mk("a%b", "pct@example.com").await;
@@ -344,7 +396,10 @@ both_backends!(list_users_search_is_case_insensitive_and_literal, |app| {
     let _bob = mk("bobby", "bob@mail.org").await;
     let search = |q: &'static str| async move {
         let r = app
-            .send(app.request(Method::GET, "/api/v1/users/").query(&[("search", q)]))
+            .send(
+                app.request(Method::GET, "/api/v1/users/")
+                    .query(&[("search", q)]),
+            )
             .await;
         r.assert_status(200);
         r.json()["users"]
@@ -354,7 +409,11 @@ both_backends!(list_users_search_is_case_insensitive_and_literal, |app| {
             .map(|u| u["id"].as_i64().unwrap())
             .collect::<Vec<_>>()
     };
-    assert_eq!(search("alice").await, vec![alice], "case-insensitive username");
+    assert_eq!(
+        search("alice").await,
+        vec![alice],
+        "case-insensitive username"
+    );
     assert_eq!(search("ALICESMITH").await, vec![alice]);
     assert_eq!(search("%").await, vec![pct], "% is literal");
     assert_eq!(search("a%b").await, vec![pct]);
@@ -366,9 +425,16 @@ both_backends!(list_users_search_is_case_insensitive_and_literal, |app| {
     assert_eq!(search("nobody-has-this").await, Vec::<i64>::new());
     let _ = xay;
     // Combined with paging.
-    let r = app.get("/api/v1/users/?search=example.com&limit=2&offset=1").await;
+    let r = app
+        .get("/api/v1/users/?search=example.com&limit=2&offset=1")
+        .await;
     r.assert_status(200);
-    let ids: Vec<i64> = r.json()["users"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = r.json()["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![pct, under]);
 });
 
@@ -386,7 +452,11 @@ both_backends!(get_user_not_found_and_bad_ids, |app| {
     let r = app.get("/api/v1/users/abc").await;
     r.assert_422(&[int_parsing("path", "user_id")]);
     assert_eq!(r.entry(json!(["path", "user_id"]))["input"], "abc");
-    for id in ["9223372036854775808", "18446744073709551616", "99999999999999999999999"] {
+    for id in [
+        "9223372036854775808",
+        "18446744073709551616",
+        "99999999999999999999999",
+    ] {
         let r = app.get(&format!("/api/v1/users/{id}")).await;
         r.assert_status(422);
         let e = r.entry(json!(["path", "user_id"]));
@@ -399,21 +469,34 @@ both_backends!(update_user_changes_fields_and_moves_updated_at, |app| {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let new_name = unique("renamed");
     let r = app
-        .put_auth(&format!("/api/v1/users/{}", u.id), &u.token, &json!({"username": new_name}))
+        .put_auth(
+            &format!("/api/v1/users/{}", u.id),
+            &u.token,
+            &json!({"username": new_name}),
+        )
         .await;
     r.assert_status(200).assert_json_content_type();
     let body = r.json();
     assert_public_user(&body);
     assert_eq!(body["username"], json!(new_name));
     assert_eq!(body["email"], json!(u.email));
-    assert_eq!(body["created_at"], u.json["created_at"], "created_at never moves");
+    assert_eq!(
+        body["created_at"], u.json["created_at"],
+        "created_at never moves"
+    );
     let before = assert_timestamp(&u.json["updated_at"]);
     let after = assert_timestamp(&body["updated_at"]);
-    assert!(after > before, "updated_at moves on a change: {before} -> {after}");
+    assert!(
+        after > before,
+        "updated_at moves on a change: {before} -> {after}"
+    );
     let row = app.stored_row("users", u.id).await.unwrap();
     assert_eq!(row["username"], json!(new_name));
     // GET agrees.
-    assert_eq!(app.get(&format!("/api/v1/users/{}", u.id)).await.json(), body);
+    assert_eq!(
+        app.get(&format!("/api/v1/users/{}", u.id)).await.json(),
+        body
+    );
 
     // Email, with domain normalisation.
     let local = unique("New.Mail");
@@ -425,7 +508,10 @@ both_backends!(update_user_changes_fields_and_moves_updated_at, |app| {
         )
         .await;
     r.assert_status(200);
-    assert_eq!(r.json()["email"], json!(format!("{local}@mail.example.org")));
+    assert_eq!(
+        r.json()["email"],
+        json!(format!("{local}@mail.example.org"))
+    );
 });
 
 both_backends!(update_user_empty_or_unchanged_body_changes_nothing, |app| {
@@ -434,10 +520,18 @@ both_backends!(update_user_empty_or_unchanged_body_changes_nothing, |app| {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let r = app.put_auth(&path, &u.token, &json!({})).await;
     r.assert_status(200);
-    assert_eq!(r.json(), u.json, "{{}} changes nothing, updated_at included");
+    assert_eq!(
+        r.json(),
+        u.json,
+        "{{}} changes nothing, updated_at included"
+    );
     // Own unchanged values are not duplicates and not a change.
     let r = app
-        .put_auth(&path, &u.token, &json!({"username": u.username, "email": u.email}))
+        .put_auth(
+            &path,
+            &u.token,
+            &json!({"username": u.username, "email": u.email}),
+        )
         .await;
     r.assert_status(200);
     assert_eq!(r.json(), u.json, "same values: nothing changes");
@@ -451,7 +545,11 @@ both_backends!(update_user_password, |app| {
     let u = app.new_user().await;
     let old_hash = app.stored_row("users", u.id).await.unwrap()["password_hash"].clone();
     let r = app
-        .put_auth(&format!("/api/v1/users/{}", u.id), &u.token, &json!({"password": "brand-new-pass"}))
+        .put_auth(
+            &format!("/api/v1/users/{}", u.id),
+            &u.token,
+            &json!({"password": "brand-new-pass"}),
+        )
         .await;
     r.assert_status(200);
     assert_public_user(&r.json());
@@ -459,23 +557,37 @@ both_backends!(update_user_password, |app| {
     let new_hash = app.stored_row("users", u.id).await.unwrap()["password_hash"].clone();
     assert_ne!(old_hash, new_hash);
     assert!(new_hash.as_str().unwrap().starts_with("$argon2id$"));
-    app.post("/api/v1/auth/token", &json!({"email": u.email, "password": PASSWORD}))
-        .await
-        .assert_error(401, "Incorrect email or password");
+    app.post(
+        "/api/v1/auth/token",
+        &json!({"email": u.email, "password": PASSWORD}),
+    )
+    .await
+    .assert_error(401, "Incorrect email or password");
     app.login(&u.email, "brand-new-pass").await;
     // Validation applies to updates too.
-    app.put_auth(&format!("/api/v1/users/{}", u.id), &u.token, &json!({"password": "123"}))
-        .await
-        .assert_422(&[value_error("password", "Senha deve ter pelo menos 6 caracteres")]);
+    app.put_auth(
+        &format!("/api/v1/users/{}", u.id),
+        &u.token,
+        &json!({"password": "123"}),
+    )
+    .await
+    .assert_422(&[value_error(
+        "password",
+        "Senha deve ter pelo menos 6 caracteres",
+    )]);
 });
 
 both_backends!(update_user_duplicates, |app| {
     let a = app.new_user().await;
     let b = app.new_user().await;
     let path = format!("/api/v1/users/{}", a.id);
-    app.put_auth(&path, &a.token, &json!({"username": b.username, "email": b.email}))
-        .await
-        .assert_error(400, "Username já está em uso");
+    app.put_auth(
+        &path,
+        &a.token,
+        &json!({"username": b.username, "email": b.email}),
+    )
+    .await
+    .assert_error(400, "Username já está em uso");
     app.put_auth(&path, &a.token, &json!({"username": b.username}))
         .await
         .assert_error(400, "Username já está em uso");
@@ -483,9 +595,13 @@ both_backends!(update_user_duplicates, |app| {
         .await
         .assert_error(400, "Email já está em uso");
     // Own username with someone else's email: email conflict.
-    app.put_auth(&path, &a.token, &json!({"username": a.username, "email": b.email}))
-        .await
-        .assert_error(400, "Email já está em uso");
+    app.put_auth(
+        &path,
+        &a.token,
+        &json!({"username": a.username, "email": b.email}),
+    )
+    .await
+    .assert_error(400, "Email já está em uso");
     let row = app.stored_row("users", a.id).await.unwrap();
     assert_eq!(row["username"], json!(a.username));
     assert_eq!(row["email"], json!(a.email));
@@ -507,25 +623,43 @@ both_backends!(update_user_checks_in_order, |app| {
         .assert_422(&[int_parsing("path", "user_id")]);
     app.put_auth("/api/v1/users/999999", &a.token, &json!({"username": "ab"}))
         .await
-        .assert_422(&[value_error("username", "Username deve ter pelo menos 3 caracteres")]);
+        .assert_422(&[value_error(
+            "username",
+            "Username deve ter pelo menos 3 caracteres",
+        )]);
     // 404 before 403.
-    app.put_auth("/api/v1/users/999999", &a.token, &json!({"username": "valid"}))
-        .await
-        .assert_error(404, "Usuário não encontrado");
+    app.put_auth(
+        "/api/v1/users/999999",
+        &a.token,
+        &json!({"username": "valid"}),
+    )
+    .await
+    .assert_error(404, "Usuário não encontrado");
     // 403 for another user (Fixed), before the duplicate check.
-    app.put_auth(&format!("/api/v1/users/{}", b.id), &a.token, &json!({"username": "hijacked"}))
-        .await
-        .assert_error(403, "Not enough permissions to modify this user")
-        .assert_security_headers();
-    app.put_auth(&format!("/api/v1/users/{}", b.id), &a.token, &json!({"username": a.username}))
-        .await
-        .assert_error(403, "Not enough permissions to modify this user");
+    app.put_auth(
+        &format!("/api/v1/users/{}", b.id),
+        &a.token,
+        &json!({"username": "hijacked"}),
+    )
+    .await
+    .assert_error(403, "Not enough permissions to modify this user")
+    .assert_security_headers();
+    app.put_auth(
+        &format!("/api/v1/users/{}", b.id),
+        &a.token,
+        &json!({"username": a.username}),
+    )
+    .await
+    .assert_error(403, "Not enough permissions to modify this user");
     app.put_auth(&format!("/api/v1/users/{}", b.id), &a.token, &json!({}))
         .await
         .assert_error(403, "Not enough permissions to modify this user");
     let row = app.stored_row("users", b.id).await.unwrap();
     assert_eq!(row["username"], json!(b.username));
-    assert_eq!(app.get(&format!("/api/v1/users/{}", b.id)).await.json(), b.json);
+    assert_eq!(
+        app.get(&format!("/api/v1/users/{}", b.id)).await.json(),
+        b.json
+    );
 });
 
 both_backends!(delete_user_cascades_cars_and_invalidates_tokens, |app| {
@@ -533,12 +667,18 @@ both_backends!(delete_user_cascades_cars_and_invalidates_tokens, |app| {
     let b = app.new_user().await;
     let brand = app.create_brand(&a.token, "Cascade").await;
     let brand_id = brand["id"].as_i64().unwrap();
-    app.create_car(&a.token, brand_id, &unique_plate(), json!({})).await;
-    app.create_car(&a.token, brand_id, &unique_plate(), json!({})).await;
-    let b_car = app.create_car(&b.token, brand_id, &unique_plate(), json!({})).await;
+    app.create_car(&a.token, brand_id, &unique_plate(), json!({}))
+        .await;
+    app.create_car(&a.token, brand_id, &unique_plate(), json!({}))
+        .await;
+    let b_car = app
+        .create_car(&b.token, brand_id, &unique_plate(), json!({}))
+        .await;
     assert_eq!(app.count_rows("cars").await, 3);
 
-    let r = app.delete_auth(&format!("/api/v1/users/{}", a.id), &a.token).await;
+    let r = app
+        .delete_auth(&format!("/api/v1/users/{}", a.id), &a.token)
+        .await;
     r.assert_no_content().assert_security_headers();
     app.get(&format!("/api/v1/users/{}", a.id))
         .await
@@ -562,9 +702,12 @@ both_backends!(delete_user_cascades_cars_and_invalidates_tokens, |app| {
         .await
         .assert_error(401, "Could not validate credentials");
     // Login is gone too.
-    app.post("/api/v1/auth/token", &json!({"email": a.email, "password": PASSWORD}))
-        .await
-        .assert_error(401, "Incorrect email or password");
+    app.post(
+        "/api/v1/auth/token",
+        &json!({"email": a.email, "password": PASSWORD}),
+    )
+    .await
+    .assert_error(401, "Incorrect email or password");
     // The username and email are free again.
     app.register(&a.username, &a.email, PASSWORD).await;
 });
@@ -588,5 +731,7 @@ both_backends!(delete_user_checks_in_order, |app| {
         .await
         .assert_error(403, "Not enough permissions to modify this user");
     assert_eq!(app.count_rows("users").await, 2);
-    app.get(&format!("/api/v1/users/{}", b.id)).await.assert_status(200);
+    app.get(&format!("/api/v1/users/{}", b.id))
+        .await
+        .assert_status(200);
 });
