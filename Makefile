@@ -1,0 +1,89 @@
+# The two commands of this project:
+#   make up    — build and serve the app (embedded SQLite, nothing to configure)
+#   make test  — every test: units, migrator, devhost, end-to-end over HTTP on SQLite
+#                and PostgreSQL, and the deployment checks
+# Spin's own conventions apply: variables as SPIN_VARIABLE_<NAME>, the address as
+# SPIN_HTTP_LISTEN_ADDR.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+COMPONENTS := health auth cars
+WASM_BUILD := $(CARGO) build --target wasm32-wasip2 --profile wasm $(addprefix -p ,$(COMPONENTS))
+SPIN_HTTP_LISTEN_ADDR ?= 127.0.0.1:3000
+export SPIN_HTTP_LISTEN_ADDR
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: help wasm-target wasm-probe up build wasm native test test-rust check-deploy lint fmt clippy migrate soak bench clean
+
+help:
+	@echo "make up      build and serve on http://$(SPIN_HTTP_LISTEN_ADDR) (SQLite by default)"
+	@echo "make test    run every test (needs PostgreSQL at TEST_DATABASE_URL)"
+	@echo "make lint    cargo fmt --check and clippy -D warnings (native and wasm)"
+	@echo "make soak    5-minute mixed load at 64 connections (PostgreSQL)"
+	@echo "make bench   the benchmark of docs/performance.md"
+
+# Installs the wasm target when missing (rustup is the only toolchain manager here).
+wasm-target:
+	@rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+wasm: wasm-target
+	$(WASM_BUILD)
+
+native:
+	$(CARGO) build --release -p devhost -p migrator
+
+build: wasm native
+
+# A local JWT secret, generated once into a git-ignored file when none is configured.
+.secrets/jwt_secret_key:
+	@mkdir -p .secrets && chmod 700 .secrets
+	@head -c 48 /dev/urandom | base64 | tr -d '\n=+/' > $@ && chmod 600 $@
+	@echo "generated a local JWT secret in $@"
+
+migrate: native
+	DATABASE_URL="$${SPIN_VARIABLE_DATABASE_URL:-sqlite://default}" $(TARGET_DIR)/release/migrator up
+
+up: build .secrets/jwt_secret_key migrate
+	@export SPIN_VARIABLE_JWT_SECRET_KEY="$${SPIN_VARIABLE_JWT_SECRET_KEY:-$$(cat .secrets/jwt_secret_key)}"; \
+	if [ "$${APP_RUNNER:-}" != devhost ] && command -v spin >/dev/null 2>&1; then \
+	  echo "serving with spin"; \
+	  exec spin up --runtime-config-file runtime-config.toml --listen "$(SPIN_HTTP_LISTEN_ADDR)"; \
+	else \
+	  echo "spin is not installed: serving with devhost"; \
+	  exec $(TARGET_DIR)/release/devhost up --runtime-config-file runtime-config.toml --listen "$(SPIN_HTTP_LISTEN_ADDR)"; \
+	fi
+
+# Release profile throughout: the end-to-end tests run the release devhost, and the
+# crates they share are then compiled once.
+test: build wasm-probe test-rust check-deploy
+
+wasm-probe: wasm-target
+	$(CARGO) build --target wasm32-wasip2 --profile wasm -p devhost-probe
+
+test-rust:
+	$(CARGO) test --release --workspace $(addprefix --exclude ,$(COMPONENTS)) --exclude devhost-probe
+
+check-deploy:
+	bash scripts/check-deploy.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint: wasm-target
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS)) -p devhost-probe -- -D warnings
+
+soak: build
+	bash scripts/soak.sh
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf .spin
