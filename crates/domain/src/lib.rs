@@ -10,10 +10,12 @@ pub mod input;
 pub mod money;
 pub mod query;
 pub mod text;
+pub mod time;
 pub mod validation;
 
 pub use email::Email;
 pub use enums::{FuelType, Transmission};
 pub use money::Price;
 pub use text::{BrandName, CarModel, Color, Description, Password, Plate, Username, Year};
+pub use time::Timestamp;
 pub use validation::{FieldError, ValidationErrors};
