@@ -1,0 +1,323 @@
+//! Issue 4 (not implemented yet, so ignored): CORS, allowed hosts, login throttling,
+//! metrics and the OpenAPI document. Run with `cargo test -p e2e-tests -- --ignored`.
+
+use e2e_tests::*;
+
+async fn failed_login(app: &TestApp, email: &str) -> Resp {
+    app.post(
+        "/api/v1/auth/token",
+        &json!({"email": email, "password": "wrong-password"}),
+    )
+    .await
+}
+
+/// 5 failures are answered 401; then 429 with Retry-After, even for the right password.
+async fn check_throttling(app: &TestApp) {
+    // Unique e-mails: with Redis the counters are shared by every test.
+    let u = app.new_user().await;
+    let bystander = app.new_user().await;
+    for i in 0..5 {
+        let r = failed_login(app, &u.email).await;
+        assert_eq!(r.status, 401, "attempt {}: {}", i + 1, r.text());
+        r.assert_error(401, "Incorrect email or password");
+    }
+    // "More than 5 failed attempts": the 6th is either the last 401 or the first 429;
+    // by the 7th the account is locked whatever the password.
+    let sixth = failed_login(app, &u.email).await;
+    assert!(
+        sixth.status == 401 || sixth.status == 429,
+        "{}",
+        sixth.text()
+    );
+    let r = app
+        .post(
+            "/api/v1/auth/token",
+            &json!({"email": u.email, "password": PASSWORD}),
+        )
+        .await;
+    r.assert_error(429, "Too many login attempts")
+        .assert_security_headers();
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    // Other accounts are not affected; existing tokens still work.
+    app.login(&bystander.email, PASSWORD).await;
+    app.get_auth("/api/v1/brands/", &u.token)
+        .await
+        .assert_status(200);
+    // An unknown e-mail is throttled the same way (no account enumeration).
+    let ghost = unique_email();
+    for _ in 0..6 {
+        failed_login(app, &ghost).await;
+    }
+    failed_login(app, &ghost)
+        .await
+        .assert_error(429, "Too many login attempts");
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn login_throttling_sqlite_spin_kv() {
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    check_throttling(&app).await;
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn login_throttling_postgres_redis_kv() {
+    if let Some(app) = TestApp::try_spawn(Backend::Postgres, Options::new().redis()).await {
+        check_throttling(&app).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn login_throttling_is_shared_across_replicas_through_redis() {
+    // Two app instances on one Redis: the failures on one count on the other.
+    let a = TestApp::spawn(Backend::Sqlite, Options::new().redis()).await;
+    let b = TestApp::spawn(Backend::Sqlite, Options::new().redis()).await;
+    let email = unique_email();
+    for _ in 0..3 {
+        failed_login(&a, &email).await.assert_status(401);
+    }
+    for _ in 0..3 {
+        failed_login(&b, &email).await;
+    }
+    failed_login(&a, &email)
+        .await
+        .assert_error(429, "Too many login attempts");
+}
+
+async fn check_cors(app: &TestApp) {
+    let u = app.new_user().await;
+    for origin in ["https://a.example", "https://b.example"] {
+        let r = app
+            .send(
+                app.request(Method::GET, "/api/v1/cars/")
+                    .bearer_auth(&u.token)
+                    .header("origin", origin),
+            )
+            .await;
+        r.assert_status(200);
+        assert_eq!(
+            r.header("access-control-allow-origin").as_deref(),
+            Some(origin)
+        );
+        assert_eq!(
+            r.header("access-control-allow-credentials").as_deref(),
+            Some("true")
+        );
+        assert!(r.header("vary").unwrap_or_default().contains("Origin"));
+        // Errors carry them too.
+        let r = app
+            .send(
+                app.request(Method::GET, "/api/v1/cars/")
+                    .header("origin", origin),
+            )
+            .await;
+        r.assert_status(401);
+        assert_eq!(
+            r.header("access-control-allow-origin").as_deref(),
+            Some(origin)
+        );
+    }
+    let r = app
+        .send(
+            app.request(Method::GET, "/health_check")
+                .header("origin", "https://evil.example"),
+        )
+        .await;
+    r.assert_status(200);
+    assert!(r.header("access-control-allow-origin").is_none());
+    // Preflight.
+    let r = app
+        .send(
+            app.request(Method::OPTIONS, "/api/v1/cars/")
+                .header("origin", "https://a.example")
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
+        )
+        .await;
+    r.assert_status(200).assert_security_headers();
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("https://a.example")
+    );
+    assert_eq!(
+        r.header("access-control-allow-methods").as_deref(),
+        Some("GET, POST, PUT, DELETE")
+    );
+    let allowed = r
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
+    assert_eq!(
+        r.header("access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn cors_with_a_json_list() {
+    let opts = Options::new().cors_origins(r#"["https://a.example", "https://b.example"]"#);
+    let app = TestApp::spawn(Backend::Sqlite, opts).await;
+    check_cors(&app).await;
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn cors_with_a_comma_separated_list() {
+    let opts = Options::new().cors_origins("https://a.example,https://b.example");
+    if let Some(app) = TestApp::try_spawn(Backend::Postgres, opts).await {
+        check_cors(&app).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn cors_is_off_by_default() {
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    let r = app
+        .send(
+            app.request(Method::GET, "/health_check")
+                .header("origin", "https://a.example"),
+        )
+        .await;
+    r.assert_status(200);
+    assert!(r.header("access-control-allow-origin").is_none());
+}
+
+async fn check_hosts(app: &TestApp) {
+    let get = |host: &'static str| async move {
+        app.send(
+            app.request(Method::GET, "/api/v1/users/")
+                .header("host", host),
+        )
+        .await
+    };
+    get("api.example.com").await.assert_status(200);
+    get("api.example.com:8443").await.assert_status(200);
+    get("a.b.example.com").await.assert_status(200);
+    for bad in [
+        "evil.com",
+        "example.com.evil.com",
+        "localhost:80",
+        "notexample.com",
+    ] {
+        let r = get(bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        r.assert_error(400, "Invalid host header")
+            .assert_security_headers();
+    }
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn allowed_hosts_json_list_with_wildcard() {
+    // 127.0.0.1 stays allowed so the harness can reach the app.
+    let opts = Options::new().allowed_hosts(r#"["127.0.0.1", "*.example.com"]"#);
+    let app = TestApp::spawn(Backend::Sqlite, opts).await;
+    check_hosts(&app).await;
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn allowed_hosts_comma_separated() {
+    let opts = Options::new().allowed_hosts("127.0.0.1,*.example.com");
+    let app = TestApp::spawn(Backend::Sqlite, opts).await;
+    check_hosts(&app).await;
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn metrics_use_route_templates() {
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    let u = app.new_user().await;
+    app.get("/api/v1/users/987654").await.assert_status(404);
+    app.get(&format!("/api/v1/users/{}", u.id))
+        .await
+        .assert_status(200);
+    let r = app.get("/metrics").await;
+    r.assert_status(200);
+    assert!(
+        r.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/plain; version=0.0.4"),
+        "{:?}",
+        r.header("content-type")
+    );
+    let text = r.text();
+    let has = |pred: &dyn Fn(&str) -> bool| text.lines().any(pred);
+    assert!(
+        has(&|l: &str| l.starts_with("http_requests_total{")
+            && l.contains("route=\"/api/v1/users/{user_id}\"")
+            && l.contains("status=\"404\"")
+            && l.contains("method=\"GET\"")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/api/v1/users/987654"),
+        "raw paths never become labels"
+    );
+    assert!(
+        has(&|l: &str| l.starts_with("http_request_duration_seconds_bucket{")),
+        "{text}"
+    );
+    assert!(
+        has(&|l: &str| l.starts_with("database_queries_total")),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE http_requests_total counter"));
+    assert!(text.contains("# TYPE http_request_duration_seconds histogram"));
+}
+
+#[tokio::test]
+#[ignore = "issue 4"]
+async fn openapi_document_lists_every_endpoint() {
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    let r = app.get("/openapi.json").await;
+    r.assert_status(200).assert_json_content_type();
+    let doc = r.json();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, methods) in [
+        ("/health_check", &["get"][..]),
+        ("/health_check/detailed", &["get"]),
+        ("/api/v1/auth/token", &["post"]),
+        ("/api/v1/auth/refresh_token", &["post"]),
+        ("/api/v1/users/", &["get", "post"]),
+        ("/api/v1/users/{user_id}", &["get", "put", "delete"]),
+        ("/api/v1/brands/", &["get", "post"]),
+        ("/api/v1/brands/{brand_id}", &["get", "put", "delete"]),
+        ("/api/v1/cars/", &["get", "post"]),
+        ("/api/v1/cars/{car_id}", &["get", "put", "delete"]),
+    ] {
+        let p = paths
+            .get(path)
+            .or_else(|| paths.get(path.trim_end_matches('/')))
+            .unwrap_or_else(|| {
+                panic!("{path} missing from {:?}", paths.keys().collect::<Vec<_>>())
+            });
+        for m in methods {
+            assert!(p.get(*m).is_some(), "{m} {path}");
+        }
+    }
+}
