@@ -229,7 +229,7 @@ both_backends!(create_user_body_must_be_a_json_object, |app| {
         "[{\"username\":\"abc\"}]",
         "\"text\"",
         "42",
-        "null",
+        "1.5",
         "true",
     ] {
         let r = app.post_raw("/api/v1/users/", None, body).await;
