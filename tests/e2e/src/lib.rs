@@ -2,8 +2,24 @@
 //!
 //! Every test gets its own running app (real Spin or `devhost`) on its own port, with its
 //! own database (a copy of a migrated SQLite template, or a PostgreSQL database created
-//! from a migrated template database) and its own key-value file. See the crate README
-//! section in the final report / `both_backends!` for the usual entry point.
+//! from a migrated template database) and its own key-value file.
+//!
+//! ```ignore
+//! use e2e_tests::*;
+//! both_backends!(creates_a_brand, |app| {
+//!     let u = app.new_user().await;
+//!     let r = app.post_auth("/api/v1/brands/", &u.token, &json!({"name": "Fiat"})).await;
+//!     r.assert_status(201);
+//!     assert_eq!(app.count_rows("brands").await, 1);
+//! });
+//! ```
+//!
+//! Runner: `APP_RUNNER=spin|devhost`, else Spin when `spin` is on `PATH`, else devhost
+//! (`$DEVHOST_BIN`, or `release/devhost` in `$DEVHOST_TARGET_DIR` / `$CARGO_TARGET_DIR` /
+//! `<workspace>/target`). Schema: `release/migrator up` there (or `$MIGRATOR_BIN`).
+//! PostgreSQL: `$TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! unreachable → the PostgreSQL half is skipped loudly, or fails under `CI` /
+//! `REQUIRE_POSTGRES=1`.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -434,3 +434,40 @@ both_backends!(every_protected_route_needs_a_token, |app| {
             .assert_security_headers();
     }
 });
+
+both_backends!(login_time_does_not_reveal_whether_the_email_exists, |app| {
+    // Known e-mail + wrong password must cost a password verification; an unknown e-mail
+    // must cost about the same (a dummy verification), not answer at once.
+    let mut users = vec![];
+    for _ in 0..3 {
+        users.push(app.new_user().await);
+    }
+    let time = |email: String| async move {
+        let start = std::time::Instant::now();
+        let r = app
+            .post(
+                "/api/v1/auth/token",
+                &json!({"email": email, "password": "wrong-password"}),
+            )
+            .await;
+        let took = start.elapsed();
+        r.assert_error(401, "Incorrect email or password");
+        took
+    };
+    let mut known = vec![];
+    let mut unknown = vec![];
+    // Interleaved, at most 3 failures per e-mail (below any throttling).
+    for round in 0..3 {
+        for u in &users {
+            known.push(time(u.email.clone()).await);
+            unknown.push(time(format!("ghost{round}-{}", unique_email())).await);
+        }
+    }
+    known.sort();
+    unknown.sort();
+    let (k, u) = (known[known.len() / 2], unknown[unknown.len() / 2]);
+    assert!(
+        u * 3 >= k && k * 3 >= u,
+        "median login time: known e-mail {k:?}, unknown e-mail {u:?}"
+    );
+});
