@@ -80,6 +80,12 @@ if [[ $DRY_RUN -eq 1 ]]; then
 fi
 
 mkdir -p "$BACKUP_DIR"
+# Two backups within one second get distinct names.
+n=1
+while [[ -e "$file" ]]; do
+  n=$((n + 1))
+  file="$BACKUP_DIR/car-api_${stamp}_${n}.sql.gz"
+done
 partial="$file.partial"
 trap 'rm -f "$partial"' EXIT
 

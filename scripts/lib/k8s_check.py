@@ -84,12 +84,20 @@ KUSTOMIZATION_KEYS = {"apiVersion", "kind", "resources", "components", "namespac
                       "generatorOptions"}
 
 
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PARSED: dict[Path, list] = {}
+
+
 def load_yaml_docs(path: Path) -> list[dict]:
-    try:
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
-    except yaml.YAMLError as e:
-        err(str(path), f"YAML error: {e}")
-        return []
+    """Parsed documents of a file (parsed once; each call gets its own copy)."""
+    key = path.resolve()
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = [d for d in yaml.load_all(path.read_text(), Loader=YAML_LOADER) if d is not None]
+        except yaml.YAMLError as e:
+            err(str(path), f"YAML error: {e}")
+            _PARSED[key] = []
+    docs = copy.deepcopy(_PARSED[key])
     for d in docs:
         if not isinstance(d, dict):
             err(str(path), "a document is not a mapping")
@@ -415,7 +423,7 @@ def check_refs(label: str, objs: list[tuple[str, dict]], spin_vars: set[str], ex
         if ref.get("apiVersion") != "apps/v1":
             err(w, "scaleTargetRef.apiVersion must be apps/v1")
         lo, hi = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
-        if lo > hi:
+        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
             err(w, f"minReplicas {lo} > maxReplicas {hi}")
         targets = {m.get("resource", {}).get("name"): m.get("resource", {}).get("target", {}).get("averageUtilization")
                    for m in spec.get("metrics", []) if m.get("type") == "Resource"}
@@ -539,7 +547,10 @@ def main() -> int:
             listed.add(Path(where.split(" (")[0]).resolve())
             schemas.validate(f"{label}: {where} {d.get('kind')}/{name_of(d)}", d)
             count += 1
-        check_refs(label, objs, spin_vars, extra_secrets, strict)
+        try:
+            check_refs(label, objs, spin_vars, extra_secrets, strict)
+        except (AttributeError, TypeError, KeyError, IndexError) as e:
+            err(label, f"cross-references not checkable, malformed manifests (see the schema errors): {e!r}")
 
     # Every manifest in k8s/ is part of some build (or is the template / a config file).
     for f in sorted(k8s.rglob("*.yaml")):
