@@ -560,6 +560,12 @@ fn connect_error(e: sqlx_core::Error, endpoint: &str, database: &str) -> Error {
             ErrorKind::Connect,
             format!("cannot connect to PostgreSQL at {endpoint}: TLS error: {tls}"),
         ),
+        E::Protocol(msg) => Error::new(
+            ErrorKind::Connect,
+            format!(
+                "cannot connect to PostgreSQL at {endpoint}: the server does not speak the PostgreSQL protocol ({msg})"
+            ),
+        ),
         E::Configuration(cfg) => Error::new(
             ErrorKind::BadUrl,
             format!("invalid PostgreSQL connection settings for {endpoint}: {cfg}"),

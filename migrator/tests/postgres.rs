@@ -33,7 +33,9 @@ const USER: &str = "INSERT INTO users (id, username, email, password_hash) VALUE
 
 #[tokio::test]
 async fn pg_up_creates_schema_and_constraints_hold() {
-    let Some(db) = PgDb::create("schema").await else { return };
+    let Some(db) = PgDb::create("schema").await else {
+        return;
+    };
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
     let ran = migrator::up(&t, &m, &opts()).await.unwrap();
@@ -45,18 +47,47 @@ async fn pg_up_creates_schema_and_constraints_hold() {
 
     let mut c = db.conn().await;
     // unique + CHECK on users
-    assert_eq!(pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')")).await, Ok(1));
-    assert_eq!(pg_exec(&mut c, &format!("{USER} (2, 'alice', 'b@x.io', 'h')")).await, Err("23505".into()));
-    assert_eq!(pg_exec(&mut c, &format!("{USER} (3, 'bob', 'a@x.io', 'h')")).await, Err("23505".into()));
-    assert_eq!(pg_exec(&mut c, &format!("{USER} (4, 'ab', 'c@x.io', 'h')")).await, Err("23514".into()));
-    assert_eq!(pg_exec(&mut c, &format!("{USER} (5, 'bob', 'bob@x.io', 'h')")).await, Ok(1));
-    // brands
-    assert_eq!(pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (1, 'Fiat')").await, Ok(1));
-    assert_eq!(pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (2, 'Fiat')").await, Err("23505".into()));
-    assert_eq!(pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (3, 'F')").await, Err("23514".into()));
-    assert_eq!(pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (4, 'Ford')").await, Ok(1));
     assert_eq!(
-        pg_text(&mut c, "SELECT is_active::text FROM brands WHERE id = 1").await.as_deref(),
+        pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')")).await,
+        Ok(1)
+    );
+    assert_eq!(
+        pg_exec(&mut c, &format!("{USER} (2, 'alice', 'b@x.io', 'h')")).await,
+        Err("23505".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &format!("{USER} (3, 'bob', 'a@x.io', 'h')")).await,
+        Err("23505".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &format!("{USER} (4, 'ab', 'c@x.io', 'h')")).await,
+        Err("23514".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &format!("{USER} (5, 'bob', 'bob@x.io', 'h')")).await,
+        Ok(1)
+    );
+    // brands
+    assert_eq!(
+        pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (1, 'Fiat')").await,
+        Ok(1)
+    );
+    assert_eq!(
+        pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (2, 'Fiat')").await,
+        Err("23505".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (3, 'F')").await,
+        Err("23514".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, "INSERT INTO brands (id, name) VALUES (4, 'Ford')").await,
+        Ok(1)
+    );
+    assert_eq!(
+        pg_text(&mut c, "SELECT is_active::text FROM brands WHERE id = 1")
+            .await
+            .as_deref(),
         Some("true")
     );
     // cars: price NUMERIC(10,2) rounds half up
@@ -66,24 +97,59 @@ async fn pg_up_creates_schema_and_constraints_hold() {
              VALUES ({id}, 'Uno', 2020, 2021, 'red', '{plate}', '{fuel}', 'manual', {price}, {brand}, {owner})"
         )
     };
-    assert_eq!(pg_exec(&mut c, &car(1, "ABC1D23", "flex", "12.345", 1, 1)).await, Ok(1));
     assert_eq!(
-        pg_text(&mut c, "SELECT price::text FROM cars WHERE id = 1").await.as_deref(),
+        pg_exec(&mut c, &car(1, "ABC1D23", "flex", "12.345", 1, 1)).await,
+        Ok(1)
+    );
+    assert_eq!(
+        pg_text(&mut c, "SELECT price::text FROM cars WHERE id = 1")
+            .await
+            .as_deref(),
         Some("12.35")
     );
-    assert_eq!(pg_exec(&mut c, &car(2, "ABC1D23", "flex", "10", 1, 1)).await, Err("23505".into()));
-    assert_eq!(pg_exec(&mut c, &car(3, "XYZ9K88", "steam", "10", 1, 1)).await, Err("23514".into()));
-    assert_eq!(pg_exec(&mut c, &car(4, "XYZ9K88", "flex", "0", 1, 1)).await, Err("23514".into()));
-    assert_eq!(pg_exec(&mut c, &car(5, "XYZ9K88", "flex", "10", 99, 1)).await, Err("23503".into()));
-    assert_eq!(pg_exec(&mut c, &car(6, "XYZ9K88", "flex", "10", 1, 99)).await, Err("23503".into()));
-    assert_eq!(pg_exec(&mut c, &car(7, "BOB0B00", "diesel", "99999999.99", 4, 5)).await, Ok(1));
+    assert_eq!(
+        pg_exec(&mut c, &car(2, "ABC1D23", "flex", "10", 1, 1)).await,
+        Err("23505".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &car(3, "XYZ9K88", "steam", "10", 1, 1)).await,
+        Err("23514".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &car(4, "XYZ9K88", "flex", "0", 1, 1)).await,
+        Err("23514".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &car(5, "XYZ9K88", "flex", "10", 99, 1)).await,
+        Err("23503".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &car(6, "XYZ9K88", "flex", "10", 1, 99)).await,
+        Err("23503".into())
+    );
+    assert_eq!(
+        pg_exec(&mut c, &car(7, "BOB0B00", "diesel", "99999999.99", 4, 5)).await,
+        Ok(1)
+    );
     // FK RESTRICT: a brand in use cannot be deleted; an unused one can
-    assert_eq!(pg_exec(&mut c, "DELETE FROM brands WHERE id = 1").await, Err("23503".into()));
+    assert_eq!(
+        pg_exec(&mut c, "DELETE FROM brands WHERE id = 1").await,
+        Err("23503".into())
+    );
     // FK CASCADE: deleting a user deletes their cars, and only theirs
-    assert_eq!(pg_exec(&mut c, "DELETE FROM users WHERE id = 1").await, Ok(1));
-    assert_eq!(pg_i64(&mut c, "SELECT count(*) FROM cars WHERE owner_id = 1").await, 0);
+    assert_eq!(
+        pg_exec(&mut c, "DELETE FROM users WHERE id = 1").await,
+        Ok(1)
+    );
+    assert_eq!(
+        pg_i64(&mut c, "SELECT count(*) FROM cars WHERE owner_id = 1").await,
+        0
+    );
     assert_eq!(pg_i64(&mut c, "SELECT count(*) FROM cars").await, 1);
-    assert_eq!(pg_exec(&mut c, "DELETE FROM brands WHERE id = 1").await, Ok(1));
+    assert_eq!(
+        pg_exec(&mut c, "DELETE FROM brands WHERE id = 1").await,
+        Ok(1)
+    );
     // identity columns hand out ids
     assert_eq!(
         pg_exec(&mut c, "INSERT INTO brands (name) VALUES ('Auto-id')").await,
@@ -91,7 +157,11 @@ async fn pg_up_creates_schema_and_constraints_hold() {
     );
     // bookkeeping the health check reads
     assert_eq!(
-        pg_i64(&mut c, "SELECT max(version) FROM _sqlx_migrations WHERE success").await,
+        pg_i64(
+            &mut c,
+            "SELECT max(version) FROM _sqlx_migrations WHERE success"
+        )
+        .await,
         20260101000003
     );
     let _ = c.close().await;
@@ -99,7 +169,9 @@ async fn pg_up_creates_schema_and_constraints_hold() {
 
 #[tokio::test]
 async fn pg_status_before_and_after_up() {
-    let Some(db) = PgDb::create("status").await else { return };
+    let Some(db) = PgDb::create("status").await else {
+        return;
+    };
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
     let before = migrator::status(&t, &m, &opts()).await.unwrap();
@@ -108,7 +180,10 @@ async fn pg_status_before_and_after_up() {
     assert_eq!(before.newest_applied(), None);
     // status is read-only: it did not create the bookkeeping table
     let mut c = db.conn().await;
-    assert_eq!(pg_text(&mut c, "SELECT to_regclass('_sqlx_migrations')::text").await, None);
+    assert_eq!(
+        pg_text(&mut c, "SELECT to_regclass('_sqlx_migrations')::text").await,
+        None
+    );
     let _ = c.close().await;
 
     migrator::up(&t, &m, &opts()).await.unwrap();
@@ -120,17 +195,34 @@ async fn pg_status_before_and_after_up() {
 
 #[tokio::test]
 async fn pg_down_one_down_all_then_up_again() {
-    let Some(db) = PgDb::create("down").await else { return };
+    let Some(db) = PgDb::create("down").await else {
+        return;
+    };
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
     migrator::up(&t, &m, &opts()).await.unwrap();
 
-    let ran = migrator::down(&t, &m, Steps::Count(1), &opts()).await.unwrap();
-    assert_eq!(ran.iter().map(|r| r.version).collect::<Vec<_>>(), vec![20260101000003]);
-    assert_eq!(applied_versions(&db).await, vec![20260101000001, 20260101000002]);
+    let ran = migrator::down(&t, &m, Steps::Count(1), &opts())
+        .await
+        .unwrap();
+    assert_eq!(
+        ran.iter().map(|r| r.version).collect::<Vec<_>>(),
+        vec![20260101000003]
+    );
+    assert_eq!(
+        applied_versions(&db).await,
+        vec![20260101000001, 20260101000002]
+    );
     let mut c = db.conn().await;
-    assert_eq!(pg_text(&mut c, "SELECT to_regclass('cars')::text").await, None);
-    assert!(pg_text(&mut c, "SELECT to_regclass('brands')::text").await.is_some());
+    assert_eq!(
+        pg_text(&mut c, "SELECT to_regclass('cars')::text").await,
+        None
+    );
+    assert!(
+        pg_text(&mut c, "SELECT to_regclass('brands')::text")
+            .await
+            .is_some()
+    );
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
     assert_eq!((st.count(State::Applied), st.count(State::Pending)), (2, 1));
 
@@ -140,37 +232,64 @@ async fn pg_down_one_down_all_then_up_again() {
         vec![20260101000002, 20260101000001]
     );
     assert!(applied_versions(&db).await.is_empty());
-    assert_eq!(pg_text(&mut c, "SELECT to_regclass('users')::text").await, None);
+    assert_eq!(
+        pg_text(&mut c, "SELECT to_regclass('users')::text").await,
+        None
+    );
     // more than applied: nothing left, no error
-    assert!(migrator::down(&t, &m, Steps::Count(5), &opts()).await.unwrap().is_empty());
+    assert!(
+        migrator::down(&t, &m, Steps::Count(5), &opts())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // n = 0 is refused
-    let e = migrator::down(&t, &m, Steps::Count(0), &opts()).await.unwrap_err();
+    let e = migrator::down(&t, &m, Steps::Count(0), &opts())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Usage);
 
     assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 3);
-    assert!(migrator::status(&t, &m, &opts()).await.unwrap().is_current());
-    assert_eq!(pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')")).await, Ok(1));
+    assert!(
+        migrator::status(&t, &m, &opts())
+            .await
+            .unwrap()
+            .is_current()
+    );
+    assert_eq!(
+        pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')")).await,
+        Ok(1)
+    );
     let _ = c.close().await;
 }
 
 #[tokio::test]
 async fn pg_up_is_idempotent() {
-    let Some(db) = PgDb::create("idem").await else { return };
+    let Some(db) = PgDb::create("idem").await else {
+        return;
+    };
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
     assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 3);
     let mut c = db.conn().await;
-    pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')")).await.unwrap();
+    pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')"))
+        .await
+        .unwrap();
     assert!(migrator::up(&t, &m, &opts()).await.unwrap().is_empty());
     assert!(migrator::up(&t, &m, &opts()).await.unwrap().is_empty());
     assert_eq!(pg_i64(&mut c, "SELECT count(*) FROM users").await, 1);
-    assert_eq!(pg_i64(&mut c, "SELECT count(*) FROM _sqlx_migrations").await, 3);
+    assert_eq!(
+        pg_i64(&mut c, "SELECT count(*) FROM _sqlx_migrations").await,
+        3
+    );
     let _ = c.close().await;
 }
 
 #[tokio::test]
 async fn pg_failed_migration_leaves_database_as_it_was() {
-    let Some(db) = PgDb::create("broken").await else { return };
+    let Some(db) = PgDb::create("broken").await else {
+        return;
+    };
     let t = target(&db);
     let dir = tempfile::tempdir().unwrap();
     write_migrations(dir.path(), BROKEN_UP);
@@ -181,31 +300,53 @@ async fn pg_failed_migration_leaves_database_as_it_was() {
     let msg = err.to_string();
     assert_one_line_without(&msg, "\u{0}");
     assert!(msg.contains("migration 2 (break things)"), "{msg}");
-    assert!(msg.contains("no_such_table") && msg.contains("42P01"), "{msg}");
+    assert!(
+        msg.contains("no_such_table") && msg.contains("42P01"),
+        "{msg}"
+    );
     assert!(msg.contains("kept: 1"), "{msg}");
 
     let mut c = db.conn().await;
-    assert_eq!(pg_text(&mut c, "SELECT string_agg(name, ',') FROM things").await.as_deref(), Some("original"));
-    assert_eq!(pg_text(&mut c, "SELECT to_regclass('half_done')::text").await, None);
+    assert_eq!(
+        pg_text(&mut c, "SELECT string_agg(name, ',') FROM things")
+            .await
+            .as_deref(),
+        Some("original")
+    );
+    assert_eq!(
+        pg_text(&mut c, "SELECT to_regclass('half_done')::text").await,
+        None
+    );
     assert_eq!(applied_versions(&db).await, vec![1]);
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
     assert_eq!((st.count(State::Applied), st.count(State::Pending)), (1, 1));
-    assert!(st.problems().is_empty(), "a rolled-back migration is pending, not dirty");
+    assert!(
+        st.problems().is_empty(),
+        "a rolled-back migration is pending, not dirty"
+    );
     let _ = c.close().await;
 }
 
 #[tokio::test]
 async fn pg_failed_revert_leaves_database_as_it_was() {
-    let Some(db) = PgDb::create("brokendown").await else { return };
+    let Some(db) = PgDb::create("brokendown").await else {
+        return;
+    };
     let t = target(&db);
     let dir = tempfile::tempdir().unwrap();
     write_migrations(dir.path(), BROKEN_DOWN);
     let m = migrator_from(dir.path()).await;
     migrator::up(&t, &m, &opts()).await.unwrap();
 
-    let err = migrator::down(&t, &m, Steps::All, &opts()).await.unwrap_err();
+    let err = migrator::down(&t, &m, Steps::All, &opts())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::MigrationFailed);
-    assert!(err.to_string().contains("reverting migration 2 (add thing) failed"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("reverting migration 2 (add thing) failed"),
+        "{err}"
+    );
     let mut c = db.conn().await;
     assert_eq!(pg_i64(&mut c, "SELECT count(*) FROM things").await, 2);
     assert_eq!(applied_versions(&db).await, vec![1, 2]);
@@ -214,11 +355,15 @@ async fn pg_failed_revert_leaves_database_as_it_was() {
 
 #[tokio::test]
 async fn pg_modified_migration_is_refused() {
-    let Some(db) = PgDb::create("modified").await else { return };
+    let Some(db) = PgDb::create("modified").await else {
+        return;
+    };
     let t = target(&db);
     let dir = tempfile::tempdir().unwrap();
     write_migrations(dir.path(), &BROKEN_DOWN[..2]);
-    migrator::up(&t, &migrator_from(dir.path()).await, &opts()).await.unwrap();
+    migrator::up(&t, &migrator_from(dir.path()).await, &opts())
+        .await
+        .unwrap();
     write_migrations(
         dir.path(),
         &[("1_create_things.up.sql", "CREATE TABLE things (name TEXT);")],
@@ -226,7 +371,10 @@ async fn pg_modified_migration_is_refused() {
     let m = migrator_from(dir.path()).await;
     let err = migrator::up(&t, &m, &opts()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Inconsistent);
-    assert!(err.to_string().contains("was changed after it was applied"), "{err}");
+    assert!(
+        err.to_string().contains("was changed after it was applied"),
+        "{err}"
+    );
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
     assert_eq!(st.problems()[0].state, State::Modified);
 }
@@ -234,7 +382,9 @@ async fn pg_modified_migration_is_refused() {
 #[tokio::test]
 async fn pg_missing_database_is_a_clear_error() {
     // Needs a reachable server, but no database of its own.
-    let Some(db) = PgDb::create("missing").await else { return };
+    let Some(db) = PgDb::create("missing").await else {
+        return;
+    };
     let mut url = url::Url::parse(&db.url).unwrap();
     url.set_path("/migrator_no_such_database_here");
     let _ = url.set_password(Some("hunter2-secret"));
@@ -244,7 +394,10 @@ async fn pg_missing_database_is_a_clear_error() {
     assert_eq!(err.kind, ErrorKind::DatabaseMissing, "{err}");
     let msg = err.to_string();
     assert_one_line_without(&msg, "hunter2-secret");
-    assert!(msg.contains("\"migrator_no_such_database_here\" does not exist"), "{msg}");
+    assert!(
+        msg.contains("\"migrator_no_such_database_here\" does not exist"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -256,7 +409,10 @@ async fn pg_unreachable_server_is_one_line_without_password() {
     assert_eq!(err.kind, ErrorKind::Connect);
     let msg = err.to_string();
     assert_one_line_without(&msg, "hunter2-secret");
-    assert_eq!(msg, "cannot connect to PostgreSQL at 127.0.0.1:5999: connection refused");
+    assert_eq!(
+        msg,
+        "cannot connect to PostgreSQL at 127.0.0.1:5999: connection refused"
+    );
     assert!(!format!("{t:?}").contains("hunter2-secret"));
 }
 
@@ -271,11 +427,18 @@ async fn pg_connect_timeout_bounds_a_blackholed_host() {
     };
     let start = Instant::now();
     let err = migrator::status(&t, &m, &options).await.unwrap_err();
-    assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(err.kind, ErrorKind::Connect);
     let msg = err.to_string();
     assert_one_line_without(&msg, "hunter2-secret");
-    assert!(msg.starts_with("cannot connect to PostgreSQL at 10.255.255.1:5432: "), "{msg}");
+    assert!(
+        msg.starts_with("cannot connect to PostgreSQL at 10.255.255.1:5432: "),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -288,6 +451,9 @@ async fn pg_bad_url_is_a_clear_error() {
         let err = Target::parse(url, None).unwrap_err();
         assert_eq!(err.kind, ErrorKind::BadUrl, "{url}");
         assert_one_line_without(&err.to_string(), "hunter2-secret");
-        assert!(err.to_string().starts_with("invalid database URL "), "{err}");
+        assert!(
+            err.to_string().starts_with("invalid database URL "),
+            "{err}"
+        );
     }
 }

@@ -177,6 +177,9 @@ pub const BROKEN_DOWN: &[(&str, &str)] = &[
 ];
 
 pub fn assert_one_line_without(msg: &str, secret: &str) {
-    assert!(!msg.contains('\n') && !msg.contains('\r'), "not one line: {msg:?}");
+    assert!(
+        !msg.contains('\n') && !msg.contains('\r'),
+        "not one line: {msg:?}"
+    );
     assert!(!msg.contains(secret), "password leaked: {msg}");
 }
