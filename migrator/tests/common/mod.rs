@@ -54,7 +54,13 @@ impl PgDb {
                 if std::env::var_os("CI").is_some() {
                     panic!("{msg}; CI is set, so this is a failure, not a skip");
                 }
-                eprintln!("\n*** SKIPPED {tag}: {msg}. Set TEST_DATABASE_URL to run it. ***\n");
+                // Straight to the stderr handle: the test harness captures
+                // `eprintln!`, and a skip must be visible without --nocapture.
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n*** SKIPPED {tag}: {msg}. Set TEST_DATABASE_URL to run it. ***"
+                );
                 return None;
             }
         };
