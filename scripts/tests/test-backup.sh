@@ -4,6 +4,7 @@
 # and both are compared table by table (row counts and content hashes).
 # Also: retention (older than 7 days removed), failure leaves no backup file.
 # Both databases are dropped afterwards. Run: scripts/tests/test-backup.sh
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -41,7 +42,7 @@ DATABASE_URL="$(db_url "$SRC")"
 # --dry-run writes nothing.
 out="$("$REPO_ROOT/scripts/backup.sh" --dry-run)"
 assert_contains "dry-run shows pg_dump" "$out" "pg_dump --no-owner --no-privileges"
-[[ ! -e "$BACKUP_DIR" ]] && pass "dry-run created nothing" || fail "dry-run created $BACKUP_DIR"
+if [[ ! -e "$BACKUP_DIR" ]]; then pass "dry-run created nothing"; else fail "dry-run created $BACKUP_DIR"; fi
 
 # A backup older than the retention, and one inside it.
 mkdir -p "$BACKUP_DIR"
@@ -50,12 +51,12 @@ touch -d '6 days ago' "$BACKUP_DIR/car-api_20000102T000000Z.sql.gz"
 touch -d '30 days ago' "$BACKUP_DIR/unrelated-file.txt"
 
 file="$("$REPO_ROOT/scripts/backup.sh" | tail -n 1)"
-[[ "$(basename "$file")" =~ ^car-api_[0-9]{8}T[0-9]{6}Z\.sql\.gz$ ]] && pass "timestamped name: $(basename "$file")" || fail "unexpected backup name: $file"
-gzip -t "$file" && pass "backup is valid gzip" || fail "backup is not valid gzip"
-[[ ! -e "$BACKUP_DIR/car-api_20000101T000000Z.sql.gz" ]] && pass "backup older than 7 days removed" || fail "8-day-old backup kept"
-[[ -e "$BACKUP_DIR/car-api_20000102T000000Z.sql.gz" ]] && pass "backup of 6 days ago kept" || fail "6-day-old backup removed"
-[[ -e "$BACKUP_DIR/unrelated-file.txt" ]] && pass "unrelated files untouched" || fail "unrelated file removed"
-ls "$BACKUP_DIR"/*.partial >/dev/null 2>&1 && fail "a .partial file was left behind" || pass "no partial files"
+if [[ "$(basename "$file")" =~ ^car-api_[0-9]{8}T[0-9]{6}Z\.sql\.gz$ ]]; then pass "timestamped name: $(basename "$file")"; else fail "unexpected backup name: $file"; fi
+if gzip -t "$file"; then pass "backup is valid gzip"; else fail "backup is not valid gzip"; fi
+if [[ ! -e "$BACKUP_DIR/car-api_20000101T000000Z.sql.gz" ]]; then pass "backup older than 7 days removed"; else fail "8-day-old backup kept"; fi
+if [[ -e "$BACKUP_DIR/car-api_20000102T000000Z.sql.gz" ]]; then pass "backup of 6 days ago kept"; else fail "6-day-old backup removed"; fi
+if [[ -e "$BACKUP_DIR/unrelated-file.txt" ]]; then pass "unrelated files untouched"; else fail "unrelated file removed"; fi
+if ls "$BACKUP_DIR"/*.partial >/dev/null 2>&1; then fail "a .partial file was left behind"; else pass "no partial files"; fi
 
 # Restore into a fresh database and compare.
 create_db "$DST"

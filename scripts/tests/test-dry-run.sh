@@ -3,13 +3,14 @@
 # migrate.sh and backup.sh: the right commands, in the right order, no secret
 # values printed, clear errors for missing arguments. Needs no cluster.
 # Run: scripts/tests/test-dry-run.sh
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 S="$REPO_ROOT/scripts"
 
 for script in deploy.sh rollback.sh migrate.sh backup.sh check-deploy.sh; do
-  out="$("$S/$script" --help 2>&1)" && pass "$script --help exits 0" || fail "$script --help failed"
+  if out="$("$S/$script" --help 2>&1)"; then pass "$script --help exits 0"; else fail "$script --help failed"; fi
   assert_contains "$script --help shows usage" "$out" "Usage:"
   if "$S/$script" --no-such-option >/dev/null 2>&1; then fail "$script accepts an unknown option"; else pass "$script rejects an unknown option"; fi
 done
@@ -19,7 +20,7 @@ unset GITHUB_REPOSITORY
 export IMAGE_REPO=ghcr.io/acme/car-api
 out="$(DATABASE_URL='postgres://app:s3cr3t-db@db:5432/car' JWT_SECRET_KEY='jwt-secret-value-0123456789-0123456789' \
   "$S/deploy.sh" --dry-run --env production --tag 0123abc 2>&1)"
-echo "$out" | sed 's/^/  deploy> /'
+indent "  deploy> " <<<"$out"
 assert_contains "pushes the app artifact" "$out" "would run: spin registry push --from $REPO_ROOT/spin.toml ghcr.io/acme/car-api:0123abc"
 assert_contains "builds the migrator image" "$out" "docker build -f $REPO_ROOT/migrator/Dockerfile -t ghcr.io/acme/car-api/migrator:0123abc"
 assert_contains "renders the production overlay" "$out" "- ../../k8s/overlays/production"
@@ -32,7 +33,7 @@ assert_before "push before the migration" "$out" "spin registry push" "apply -k 
 assert_before "migration Job waited for before the apply" "$out" "get job car-api-migrate until" "-l app.kubernetes.io/component!=migrate"
 assert_before "apply before the rollout wait" "$out" "-l app.kubernetes.io/component!=migrate" "rollout status deployment/car-api"
 assert_before "rollout before the health check" "$out" "rollout status deployment/car-api" "/health_check"
-[[ ! -e "$REPO_ROOT/.deploy/production-0123abc" ]] && pass "dry-run wrote no files" || fail "dry-run wrote .deploy/production-0123abc"
+if [[ ! -e "$REPO_ROOT/.deploy/production-0123abc" ]]; then pass "dry-run wrote no files"; else fail "dry-run wrote .deploy/production-0123abc"; fi
 
 out="$(APP_URL=https://staging-api.example.com "$S/deploy.sh" --dry-run --skip-push --tag 42 2>&1)"
 assert_contains "staging is the default" "$out" "kubectl --namespace car-api-staging"
@@ -51,7 +52,7 @@ assert_contains "short JWT secret rejected" "$out" "JWT_SECRET_KEY must be at le
 
 # ---- rollback.sh
 out="$("$S/rollback.sh" --dry-run --env production 9f8e7d6 2>&1)"
-echo "$out" | sed 's/^/  rollback> /'
+indent "  rollback> " <<<"$out"
 assert_contains "patches the SpinApp image" "$out" "patch spinapp car-api --type merge -p {\"spec\":{\"image\":\"ghcr.io/acme/car-api:9f8e7d6\"}}"
 assert_before "patch before the rollout wait" "$out" "patch spinapp car-api" "rollout status deployment/car-api"
 assert_before "rollout before the health check" "$out" "rollout status deployment/car-api" "/health_check"
@@ -62,7 +63,7 @@ assert_contains "invalid tag rejected" "$out" "is not a valid image tag"
 
 # ---- migrate.sh and backup.sh
 out="$(DATABASE_URL='postgres://app:pw-123@db:5432/car' MIGRATOR=/bin/true "$S/migrate.sh" --dry-run 2>&1)"
-echo "$out" | sed 's/^/  migrate> /'
+indent "  migrate> " <<<"$out"
 assert_before "backup before up" "$out" "would run: $S/backup.sh" "would run: /bin/true up"
 assert_before "up before status" "$out" "would run: /bin/true up" "would run: /bin/true status"
 assert_not_contains "password redacted" "$out" "pw-123"

@@ -8,6 +8,7 @@
 #     `status` is clean, a second run is a no-op; a migration that fails
 #     (a conflicting table) leaves the existing data as it was.
 # Scratch databases are dropped afterwards. Run: scripts/tests/test-migrate.sh
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -34,8 +35,11 @@ FAKE
 chmod +x "$WORK/fake-migrator"
 export FAKE_LOG="$WORK/fake.log"
 
-DATABASE_URL="$(db_url "$DB_A")" MIGRATOR="$WORK/fake-migrator" "$REPO_ROOT/scripts/migrate.sh" >"$WORK/a1.log" 2>&1 \
-  && pass "migrate.sh succeeds with a succeeding migrator" || { fail "migrate.sh failed"; cat "$WORK/a1.log"; }
+if DATABASE_URL="$(db_url "$DB_A")" MIGRATOR="$WORK/fake-migrator" "$REPO_ROOT/scripts/migrate.sh" >"$WORK/a1.log" 2>&1; then
+  pass "migrate.sh succeeds with a succeeding migrator"
+else
+  fail "migrate.sh failed"; cat "$WORK/a1.log"
+fi
 assert_eq "backup taken before 'up', then 'status'" $'up backups=1\nstatus backups=1' "$(cat "$FAKE_LOG")"
 
 : >"$FAKE_LOG"
@@ -85,8 +89,11 @@ assert_eq "tables users, brands, cars exist" "brands cars users" \
   "$(q "$DB_B" "select string_agg(tablename, ' ' order by tablename) from pg_tables where schemaname = 'public' and tablename in ('users', 'brands', 'cars')")"
 assert_eq "existing data untouched by the migration" "$before" "$(table_fingerprint "$DB_B" | grep '^legacy ')"
 if DATABASE_URL="$(db_url "$DB_B")" "$MIGRATOR" status >/dev/null 2>&1; then pass "migrator status exits 0 (nothing pending)"; else fail "migrator status reports pending migrations after up"; fi
-DATABASE_URL="$(db_url "$DB_B")" "$REPO_ROOT/scripts/migrate.sh" >"$WORK/b2.log" 2>&1 \
-  && pass "a second run is a no-op that succeeds" || { fail "second run failed"; cat "$WORK/b2.log"; }
+if DATABASE_URL="$(db_url "$DB_B")" "$REPO_ROOT/scripts/migrate.sh" >"$WORK/b2.log" 2>&1; then
+  pass "a second run is a no-op that succeeds"
+else
+  fail "second run failed"; cat "$WORK/b2.log"
+fi
 
 # A migration that cannot apply: `brands` already exists with other data.
 DB_C="car_api_migrate_c_$suffix"
@@ -100,6 +107,6 @@ else
 fi
 assert_eq "existing data as it was after the failed migration" "$before" "$(table_fingerprint "$DB_C" | grep '^brands ')"
 if DATABASE_URL="$(db_url "$DB_C")" "$MIGRATOR" status >/dev/null 2>&1; then fail "status exits 0 although migrations are pending"; else pass "status exits non-zero while migrations are pending"; fi
-ls "$BACKUP_DIR"/car-api_*.sql.gz >/dev/null && pass "backups were written before migrating" || fail "no backups"
+if ls "$BACKUP_DIR"/car-api_*.sql.gz >/dev/null; then pass "backups were written before migrating"; else fail "no backups"; fi
 
 finish

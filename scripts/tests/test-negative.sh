@@ -3,6 +3,7 @@
 # asserts that the very check scripts/check-deploy.sh runs now FAILS (and, for
 # the manifests, with the expected message). The untouched copies must pass,
 # so a failure is caused by the breakage. Run: scripts/tests/test-negative.sh
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -135,6 +136,7 @@ expect_fail "workflow with an unknown job in needs and a bad expression" "no-suc
 echo "== shell scripts (shellcheck)"
 cp "$REPO_ROOT/scripts/backup.sh" "$WORK/backup.sh"
 expect_pass "pristine backup.sh passes shellcheck" check_shell "$WORK/backup.sh"
+# shellcheck disable=SC2016 # the $ are meant literally
 sed -i 's|^mkdir -p "$BACKUP_DIR"$|mkdir -p $BACKUP_DIR; cd $BACKUP_DIR|' "$WORK/backup.sh"
 expect_fail "script with unquoted variables and an unchecked cd" "SC2086" check_shell "$WORK/backup.sh"
 
