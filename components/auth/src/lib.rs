@@ -6,16 +6,16 @@ mod users;
 
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
-use web::Route;
+use web::{Route, api};
 
 const ROUTES: &[Route] = &[
-    Route::post("/api/v1/auth/token", tokens::login),
-    Route::post("/api/v1/auth/refresh_token", tokens::refresh),
-    Route::post("/api/v1/users", users::create),
-    Route::get("/api/v1/users", users::list),
-    Route::get("/api/v1/users/{user_id}", users::get),
-    Route::put("/api/v1/users/{user_id}", users::update),
-    Route::delete("/api/v1/users/{user_id}", users::delete),
+    Route::new(&api::LOGIN, tokens::login),
+    Route::new(&api::REFRESH, tokens::refresh),
+    Route::new(&api::USER_CREATE, users::create),
+    Route::new(&api::USER_LIST, users::list),
+    Route::new(&api::USER_GET, users::get),
+    Route::new(&api::USER_UPDATE, users::update),
+    Route::new(&api::USER_DELETE, users::delete),
 ];
 
 #[http_component]

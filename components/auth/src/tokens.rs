@@ -2,8 +2,8 @@
 
 use domain::Timestamp;
 use domain::forms::Credentials;
-use serde_json::json;
 use web::auth::jwt;
+use web::views::Token;
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
 
 use crate::throttle;
@@ -49,7 +49,10 @@ fn token_response(user_id: i64, now: Timestamp) -> HandlerResult {
     let token = jwt()?.issue(user_id, now.unix_seconds());
     Ok(HttpResponse::json(
         200,
-        &json!({ "access_token": token, "token_type": "bearer" }),
+        &Token {
+            access_token: token,
+            token_type: "bearer",
+        },
     )
     .with_header("cache-control", "no-store"))
 }

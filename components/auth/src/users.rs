@@ -3,10 +3,9 @@
 
 use domain::Timestamp;
 use domain::forms::{NewUser, UserChanges};
-use serde_json::json;
 use storage::{Changes, Db, Filters, contains_pattern};
 use web::error::on_unique_violation;
-use web::views::UserView;
+use web::views::{UserPage, UserView};
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
 
 const NOT_FOUND: &str = "Usuário não encontrado";
@@ -73,7 +72,11 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::json(
         200,
-        &json!({ "users": users, "offset": page.offset, "limit": page.limit }),
+        &UserPage {
+            users,
+            offset: page.offset,
+            limit: page.limit,
+        },
     ))
 }
 

@@ -2,10 +2,9 @@
 
 use domain::Timestamp;
 use domain::forms::{BrandChanges, NewBrand};
-use serde_json::json;
 use storage::{Changes, Db, DbError, Filters, contains_pattern};
 use web::error::on_unique_violation;
-use web::views::BrandView;
+use web::views::{BrandPage, BrandView};
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
 
 pub const NOT_FOUND: &str = "Marca não encontrada";
@@ -62,7 +61,11 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::json(
         200,
-        &json!({ "brands": brands, "offset": page.offset, "limit": page.limit }),
+        &BrandPage {
+            brands,
+            offset: page.offset,
+            limit: page.limit,
+        },
     ))
 }
 

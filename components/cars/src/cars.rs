@@ -3,11 +3,9 @@
 use domain::forms::{CarChanges, NewCar};
 use domain::money::Rounding;
 use domain::{Price, Timestamp};
-use serde::Serialize;
-use serde_json::json;
-use storage::{Changes, Db, DbError, Filters, Row, contains_pattern};
+use storage::{Changes, Db, DbError, Filters, contains_pattern};
 use web::error::on_unique_violation;
-use web::views::{BrandView, UserView, qualify};
+use web::views::{CarPage, CarView};
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
 
 use crate::brands;
@@ -17,84 +15,11 @@ const FORBIDDEN: &str = "Not enough permissions to access this car";
 const PLATE_TAKEN: &str = "Placa já está em uso";
 const UNIQUE: &[(&str, &str)] = &[("cars_plate_key", PLATE_TAKEN)];
 
-const CAR_COLUMNS: &[&str] = &[
-    "id",
-    "model",
-    "factory_year",
-    "model_year",
-    "color",
-    "plate",
-    "fuel_type",
-    "transmission",
-    "price",
-    "description",
-    "is_available",
-    "brand_id",
-    "owner_id",
-    "created_at",
-    "updated_at",
-];
-
-/// A car with its brand and owner, as every car endpoint returns it.
-#[derive(Debug, Serialize)]
-struct CarView {
-    id: i64,
-    model: String,
-    factory_year: i64,
-    model_year: i64,
-    color: String,
-    plate: String,
-    fuel_type: String,
-    transmission: String,
-    price: Price,
-    description: Option<String>,
-    is_available: bool,
-    brand_id: i64,
-    owner_id: i64,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    brand: BrandView,
-    owner: UserView,
-}
-
-impl CarView {
-    fn from_row(row: &Row) -> Result<CarView, DbError> {
-        let brand_at = CAR_COLUMNS.len();
-        Ok(CarView {
-            id: row.i64(0)?,
-            model: row.text(1)?,
-            factory_year: row.i64(2)?,
-            model_year: row.i64(3)?,
-            color: row.text(4)?,
-            plate: row.text(5)?,
-            fuel_type: row.text(6)?,
-            transmission: row.text(7)?,
-            price: row.price(8)?,
-            description: row.opt_text(9)?,
-            is_available: row.bool(10)?,
-            brand_id: row.i64(11)?,
-            owner_id: row.i64(12)?,
-            created_at: row.timestamp(13)?,
-            updated_at: row.timestamp(14)?,
-            brand: BrandView::from_row(row, brand_at)?,
-            owner: UserView::from_row(row, brand_at + BrandView::WIDTH)?,
-        })
-    }
-}
-
-/// `SELECT <car, brand, owner> FROM cars c JOIN … ` — one round trip for a full car.
-fn select_cars() -> String {
-    format!(
-        "SELECT {}, {}, {} FROM cars c \
-         JOIN brands b ON b.id = c.brand_id JOIN users u ON u.id = c.owner_id",
-        qualify("c", CAR_COLUMNS),
-        BrandView::columns("b"),
-        UserView::columns("u"),
-    )
-}
-
 fn find(db: &Db, id: i64) -> Result<Option<CarView>, ApiError> {
-    let row = db.query_opt(&format!("{} WHERE c.id = $1", select_cars()), &[id.into()])?;
+    let row = db.query_opt(
+        &format!("{} WHERE c.id = $1", CarView::select()),
+        &[id.into()],
+    )?;
     Ok(row.map(|r| CarView::from_row(&r)).transpose()?)
 }
 
@@ -183,14 +108,18 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
     let (clauses, params) = filters.into_page("c.id", page.limit, page.offset);
     let rows = ctx
         .db()?
-        .query(&format!("{}{clauses}", select_cars()), &params)?;
+        .query(&format!("{}{clauses}", CarView::select()), &params)?;
     let cars = rows
         .iter()
         .map(CarView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::json(
         200,
-        &json!({ "cars": cars, "offset": page.offset, "limit": page.limit }),
+        &CarPage {
+            cars,
+            offset: page.offset,
+            limit: page.limit,
+        },
     ))
 }
 
@@ -236,16 +165,10 @@ pub fn update(ctx: &Ctx) -> HandlerResult {
     if let Some(plate) = plate {
         update.set("plate", plate.as_str());
     }
-    if let Some(fuel) = changes
-        .fuel_type
-        .filter(|f| f.as_str() != current.fuel_type)
-    {
+    if let Some(fuel) = changes.fuel_type.filter(|f| *f != current.fuel_type) {
         update.set("fuel_type", fuel.as_str());
     }
-    if let Some(t) = changes
-        .transmission
-        .filter(|t| t.as_str() != current.transmission)
-    {
+    if let Some(t) = changes.transmission.filter(|t| *t != current.transmission) {
         update.set("transmission", t.as_str());
     }
     if let Some(price) = changes.price.filter(|p| *p != current.price) {

@@ -6,19 +6,19 @@ mod cars;
 
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
-use web::Route;
+use web::{Route, api};
 
 const ROUTES: &[Route] = &[
-    Route::post("/api/v1/brands", brands::create),
-    Route::get("/api/v1/brands", brands::list),
-    Route::get("/api/v1/brands/{brand_id}", brands::get),
-    Route::put("/api/v1/brands/{brand_id}", brands::update),
-    Route::delete("/api/v1/brands/{brand_id}", brands::delete),
-    Route::post("/api/v1/cars", cars::create),
-    Route::get("/api/v1/cars", cars::list),
-    Route::get("/api/v1/cars/{car_id}", cars::get),
-    Route::put("/api/v1/cars/{car_id}", cars::update),
-    Route::delete("/api/v1/cars/{car_id}", cars::delete),
+    Route::new(&api::BRAND_CREATE, brands::create),
+    Route::new(&api::BRAND_LIST, brands::list),
+    Route::new(&api::BRAND_GET, brands::get),
+    Route::new(&api::BRAND_UPDATE, brands::update),
+    Route::new(&api::BRAND_DELETE, brands::delete),
+    Route::new(&api::CAR_CREATE, cars::create),
+    Route::new(&api::CAR_LIST, cars::list),
+    Route::new(&api::CAR_GET, cars::get),
+    Route::new(&api::CAR_UPDATE, cars::update),
+    Route::new(&api::CAR_DELETE, cars::delete),
 ];
 
 #[http_component]

@@ -11,12 +11,14 @@ use spin_sdk::http_component;
 use storage::{Db, DbError, LATEST_MIGRATION};
 use web::config::variable;
 use web::kv::Kv;
-use web::{Ctx, HandlerResult, HttpResponse, Route};
+use web::views::{Health, HealthDetailed};
+use web::{Ctx, HandlerResult, HttpResponse, Route, api};
 
 const ROUTES: &[Route] = &[
-    Route::get("/health_check", liveness),
-    Route::get("/health_check/detailed", readiness),
-    Route::get("/metrics", metrics),
+    Route::new(&api::HEALTH, liveness),
+    Route::new(&api::HEALTH_DETAILED, readiness),
+    Route::new(&api::METRICS, metrics),
+    Route::new(&api::OPENAPI, openapi),
 ];
 
 #[http_component]
@@ -27,7 +29,10 @@ async fn handle(request: IncomingRequest) -> Response {
 fn liveness(_: &Ctx) -> HandlerResult {
     Ok(HttpResponse::json(
         200,
-        &json!({ "status": "ok", "timestamp": Timestamp::now() }),
+        &Health {
+            status: "ok",
+            timestamp: Timestamp::now(),
+        },
     ))
 }
 
@@ -71,11 +76,11 @@ fn readiness(_: &Ctx) -> HandlerResult {
     let healthy = [&database, &migrations, &key_value]
         .iter()
         .all(|check| check["status"] == "ok");
-    let body = json!({
-        "status": if healthy { "ok" } else { "degraded" },
-        "timestamp": Timestamp::now(),
-        "checks": { "database": database, "migrations": migrations, "key_value": key_value },
-    });
+    let body = HealthDetailed {
+        status: if healthy { "ok" } else { "degraded" },
+        timestamp: Timestamp::now(),
+        checks: json!({ "database": database, "migrations": migrations, "key_value": key_value }),
+    };
     Ok(HttpResponse::json(if healthy { 200 } else { 503 }, &body))
 }
 
@@ -100,4 +105,8 @@ fn metrics(_: &Ctx) -> HandlerResult {
         "text/plain; version=0.0.4; charset=utf-8",
         text,
     ))
+}
+
+fn openapi(_: &Ctx) -> HandlerResult {
+    Ok(HttpResponse::json(200, &web::openapi::document()))
 }

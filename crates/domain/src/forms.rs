@@ -2,6 +2,7 @@
 //! field in the order the old service's models declare them.
 
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::email::Email;
 use crate::enums::{FuelType, Transmission};
@@ -18,10 +19,13 @@ fn reference_id(value: &Value) -> Result<i64, Problem> {
 }
 
 /// `POST /api/v1/users/`
-#[derive(Debug)]
+#[derive(Debug, ToSchema)]
 pub struct NewUser {
+    #[schema(value_type = String, min_length = 3, max_length = 50)]
     pub username: Username,
+    #[schema(value_type = String, format = Email, max_length = 254)]
     pub email: Email,
+    #[schema(value_type = String, min_length = 6, max_length = 128)]
     pub password: Password,
 }
 
@@ -44,10 +48,13 @@ impl NewUser {
 }
 
 /// `PUT /api/v1/users/{user_id}`: any subset of the fields; absent or null = unchanged.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, ToSchema)]
 pub struct UserChanges {
+    #[schema(value_type = Option<String>, min_length = 3, max_length = 50)]
     pub username: Option<Username>,
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Email>,
+    #[schema(value_type = Option<String>, min_length = 6, max_length = 128)]
     pub password: Option<Password>,
 }
 
@@ -65,9 +72,11 @@ impl UserChanges {
 }
 
 /// `POST /api/v1/auth/token`
-#[derive(Debug)]
+#[derive(Debug, ToSchema)]
 pub struct Credentials {
+    #[schema(value_type = String, format = Email, max_length = 254)]
     pub email: Email,
+    #[schema(value_type = String, min_length = 6, max_length = 128)]
     pub password: Password,
 }
 
@@ -85,10 +94,13 @@ impl Credentials {
 }
 
 /// `POST /api/v1/brands/`
-#[derive(Debug)]
+#[derive(Debug, ToSchema)]
 pub struct NewBrand {
+    #[schema(value_type = String, min_length = 2, max_length = 50)]
     pub name: BrandName,
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Option<Description>,
+    #[schema(default = true)]
     pub is_active: bool,
 }
 
@@ -111,9 +123,11 @@ impl NewBrand {
 }
 
 /// `PUT /api/v1/brands/{brand_id}`: `description: null` clears the description.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, ToSchema)]
 pub struct BrandChanges {
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 50)]
     pub name: Option<BrandName>,
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Option<Option<Description>>,
     pub is_active: Option<bool>,
 }
@@ -132,17 +146,25 @@ impl BrandChanges {
 }
 
 /// `POST /api/v1/cars/`
-#[derive(Debug)]
+#[derive(Debug, ToSchema)]
 pub struct NewCar {
+    #[schema(value_type = String, min_length = 2, max_length = 100)]
     pub model: CarModel,
+    #[schema(value_type = i32, minimum = 1900, maximum = 2030)]
     pub factory_year: Year,
+    #[schema(value_type = i32, minimum = 1900, maximum = 2030)]
     pub model_year: Year,
+    #[schema(value_type = String, min_length = 2, max_length = 30)]
     pub color: Color,
+    #[schema(value_type = String, min_length = 7, max_length = 10)]
     pub plate: Plate,
     pub fuel_type: FuelType,
     pub transmission: Transmission,
+    #[schema(value_type = String, pattern = r"^\d+(\.\d+)?$", example = "85000.00")]
     pub price: Price,
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Option<Description>,
+    #[schema(default = true)]
     pub is_available: bool,
     pub brand_id: i64,
 }
@@ -202,16 +224,23 @@ impl NewCar {
 }
 
 /// `PUT /api/v1/cars/{car_id}`: any create field; `owner_id` is ignored.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, ToSchema)]
 pub struct CarChanges {
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 100)]
     pub model: Option<CarModel>,
+    #[schema(value_type = Option<i32>, minimum = 1900, maximum = 2030)]
     pub factory_year: Option<Year>,
+    #[schema(value_type = Option<i32>, minimum = 1900, maximum = 2030)]
     pub model_year: Option<Year>,
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 30)]
     pub color: Option<Color>,
+    #[schema(value_type = Option<String>, min_length = 7, max_length = 10)]
     pub plate: Option<Plate>,
     pub fuel_type: Option<FuelType>,
     pub transmission: Option<Transmission>,
+    #[schema(value_type = Option<String>, pattern = r"^\d+(\.\d+)?$", example = "85000.00")]
     pub price: Option<Price>,
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Option<Option<Description>>,
     pub is_available: Option<bool>,
     pub brand_id: Option<i64>,

@@ -120,14 +120,20 @@ impl Problem {
 }
 
 /// One entry of the 422 `detail` list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ValidationError)]
 pub struct FieldError {
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// `["body" | "query" | "path", field]`, or `["body", offset]` for bad JSON.
+    #[schema(value_type = Vec<Object>)]
     pub loc: Vec<Value>,
     pub msg: String,
+    /// The offending value as received.
+    #[schema(value_type = Object)]
     pub input: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub ctx: Option<Value>,
 }
 

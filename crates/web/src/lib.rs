@@ -5,7 +5,7 @@
 //! A component is a route table handed to [`serve`]:
 //!
 //! ```ignore
-//! const ROUTES: &[Route] = &[Route::get("/api/v1/cars/{car_id}", cars::get), ...];
+//! const ROUTES: &[Route] = &[Route::new(&api::CAR_GET, cars::get), ...];
 //!
 //! #[http_component]
 //! async fn handle(request: IncomingRequest) -> Response {
@@ -13,6 +13,7 @@
 //! }
 //! ```
 
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod context;
@@ -21,6 +22,7 @@ pub mod http;
 pub mod kv;
 pub mod log;
 pub mod metrics;
+pub mod openapi;
 pub mod router;
 pub mod serve;
 pub mod views;

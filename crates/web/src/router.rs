@@ -3,45 +3,29 @@
 //! paths answer the same with or without it, with no redirect.
 
 use crate::HandlerResult;
+use crate::api::Endpoint;
 use crate::context::Ctx;
 
 pub type Handler = fn(&Ctx) -> HandlerResult;
 
+/// An endpoint of the catalog (`crate::api`) and the function that serves it.
 pub struct Route {
-    pub method: &'static str,
-    /// `/api/v1/cars/{car_id}`: also the `route` label of metrics and logs.
-    pub template: &'static str,
+    pub endpoint: &'static Endpoint,
     pub handler: Handler,
 }
 
 impl Route {
-    pub const fn get(template: &'static str, handler: Handler) -> Route {
-        Route {
-            method: "GET",
-            template,
-            handler,
-        }
+    pub const fn new(endpoint: &'static Endpoint, handler: Handler) -> Route {
+        Route { endpoint, handler }
     }
-    pub const fn post(template: &'static str, handler: Handler) -> Route {
-        Route {
-            method: "POST",
-            template,
-            handler,
-        }
+
+    pub fn method(&self) -> &'static str {
+        self.endpoint.method
     }
-    pub const fn put(template: &'static str, handler: Handler) -> Route {
-        Route {
-            method: "PUT",
-            template,
-            handler,
-        }
-    }
-    pub const fn delete(template: &'static str, handler: Handler) -> Route {
-        Route {
-            method: "DELETE",
-            template,
-            handler,
-        }
+
+    /// `/api/v1/cars/{car_id}`: also the `route` label of metrics and logs.
+    pub fn template(&self) -> &'static str {
+        self.endpoint.template
     }
 }
 
@@ -63,11 +47,11 @@ pub fn find<'r>(routes: &'r [Route], method: &str, path: &str) -> Match<'r> {
     };
     let mut wrong_method = None;
     for route in routes {
-        if let Some(params) = capture(route.template, path) {
-            if route.method == method {
+        if let Some(params) = capture(route.template(), path) {
+            if route.method() == method {
                 return Match::Found(route, params);
             }
-            wrong_method.get_or_insert(route.template);
+            wrong_method.get_or_insert(route.template());
         }
     }
     wrong_method.map_or(Match::NotFound, Match::WrongMethod)
@@ -104,16 +88,18 @@ mod tests {
         Ok(HttpResponse::no_content())
     }
 
+    use crate::api;
+
     const ROUTES: &[Route] = &[
-        Route::get("/api/v1/cars", ok),
-        Route::post("/api/v1/cars", ok),
-        Route::get("/api/v1/cars/{car_id}", ok),
+        Route::new(&api::CAR_LIST, ok),
+        Route::new(&api::CAR_CREATE, ok),
+        Route::new(&api::CAR_GET, ok),
     ];
 
     #[test]
     fn trailing_slash_and_params() {
         assert!(
-            matches!(find(ROUTES, "GET", "/api/v1/cars/"), Match::Found(r, _) if r.template == "/api/v1/cars")
+            matches!(find(ROUTES, "GET", "/api/v1/cars/"), Match::Found(r, _) if r.template() == "/api/v1/cars")
         );
         match find(ROUTES, "GET", "/api/v1/cars/42") {
             Match::Found(_, params) => assert_eq!(params, vec![("car_id", "42".to_string())]),

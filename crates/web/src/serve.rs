@@ -46,7 +46,7 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
     } else {
         match find(routes, &request.method, &request.path) {
             Match::Found(route, params) => {
-                route_label = route.template;
+                route_label = route.template();
                 let ctx = Ctx::new(&request, params, &settings, &request_id);
                 let result = (route.handler)(&ctx);
                 user = ctx.user();

@@ -2,17 +2,22 @@
 //! car embeds both). Each reads its columns from a row at a given offset, in the order
 //! of its `COLUMNS` constant.
 
+use domain::Price;
 use domain::Timestamp;
 use serde::Serialize;
 use storage::{DbError, Row};
+use utoipa::ToSchema;
 
 /// A user in public form: the password hash never leaves the database.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     pub id: i64,
     pub username: String,
     pub email: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 
@@ -38,13 +43,16 @@ impl UserView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Brand)]
 pub struct BrandView {
     pub id: i64,
     pub name: String,
     pub description: Option<String>,
     pub is_active: bool,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 
@@ -90,4 +98,145 @@ pub fn qualify(alias: &str, columns: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The columns of a car, in `CarView` order.
+pub const CAR_COLUMNS: &[&str] = &[
+    "id",
+    "model",
+    "factory_year",
+    "model_year",
+    "color",
+    "plate",
+    "fuel_type",
+    "transmission",
+    "price",
+    "description",
+    "is_available",
+    "brand_id",
+    "owner_id",
+    "created_at",
+    "updated_at",
+];
+
+/// A car with its brand and owner, as every car endpoint returns it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Car)]
+pub struct CarView {
+    pub id: i64,
+    pub model: String,
+    pub factory_year: i64,
+    pub model_year: i64,
+    pub color: String,
+    pub plate: String,
+    pub fuel_type: domain::FuelType,
+    pub transmission: domain::Transmission,
+    /// Exact money with two decimals, as a string.
+    #[schema(value_type = String, example = "85000.00")]
+    pub price: Price,
+    pub description: Option<String>,
+    pub is_available: bool,
+    pub brand_id: i64,
+    pub owner_id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub brand: BrandView,
+    pub owner: UserView,
+}
+
+impl CarView {
+    /// Reads `c.*, b.*, u.*` as selected by `CarView::select()`.
+    pub fn from_row(row: &Row) -> Result<CarView, DbError> {
+        let brand_at = CAR_COLUMNS.len();
+        let vocabulary = |index: usize, text: String| {
+            DbError::Other(format!("column {index}: unknown value {text:?}"))
+        };
+        let fuel_type = row.text(6)?;
+        let transmission = row.text(7)?;
+        Ok(CarView {
+            id: row.i64(0)?,
+            model: row.text(1)?,
+            factory_year: row.i64(2)?,
+            model_year: row.i64(3)?,
+            color: row.text(4)?,
+            plate: row.text(5)?,
+            fuel_type: domain::FuelType::from_text(&fuel_type)
+                .ok_or_else(|| vocabulary(6, fuel_type))?,
+            transmission: domain::Transmission::from_text(&transmission)
+                .ok_or_else(|| vocabulary(7, transmission))?,
+            price: row.price(8)?,
+            description: row.opt_text(9)?,
+            is_available: row.bool(10)?,
+            brand_id: row.i64(11)?,
+            owner_id: row.i64(12)?,
+            created_at: row.timestamp(13)?,
+            updated_at: row.timestamp(14)?,
+            brand: BrandView::from_row(row, brand_at)?,
+            owner: UserView::from_row(row, brand_at + BrandView::WIDTH)?,
+        })
+    }
+
+    /// `SELECT <car>, <brand>, <owner> FROM cars c JOIN …`: a whole car in one round trip.
+    pub fn select() -> String {
+        format!(
+            "SELECT {}, {}, {} FROM cars c \
+             JOIN brands b ON b.id = c.brand_id JOIN users u ON u.id = c.owner_id",
+            qualify("c", CAR_COLUMNS),
+            BrandView::columns("b"),
+            UserView::columns("u"),
+        )
+    }
+}
+
+/// A page of a list endpoint: the items and the `offset`/`limit` echoed back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    pub users: Vec<UserView>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrandPage {
+    pub brands: Vec<BrandView>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CarPage {
+    pub cars: Vec<CarView>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// The answer of a login or a refresh.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Token {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+}
+
+/// `GET /health_check`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`: the process answers.
+    pub status: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    pub timestamp: Timestamp,
+}
+
+/// `GET /health_check/detailed`: `ok` when every check is, else `degraded` (503).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthDetailed {
+    pub status: &'static str,
+    #[schema(value_type = String, format = DateTime)]
+    pub timestamp: Timestamp,
+    /// `database` (status, latency_ms, error?), `migrations` (status, applied,
+    /// expected) and `key_value` (status).
+    #[schema(value_type = Object)]
+    pub checks: serde_json::Value,
 }
