@@ -1,0 +1,206 @@
+//! `spin:sqlite/sqlite@3.0.0` like Spin's in-process SQLite: one shared
+//! connection per database label behind a mutex, opened on first use; errors
+//! carry SQLite's own message text as `io(...)`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use wasmtime::component::Resource;
+
+use crate::bindings::spin::sqlite::sqlite::{self as v3, QueryResult, RowResult, Value};
+use crate::runtime_config::SqliteLocation;
+use crate::state::HostState;
+
+/// Long enough to ride out another process (e.g. a migrator) holding a write
+/// lock, short enough that a stuck lock surfaces as an error.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct SqliteDatabase {
+    location: SqliteLocation,
+    connection: OnceLock<Arc<Mutex<rusqlite::Connection>>>,
+}
+
+impl SqliteDatabase {
+    pub fn new(location: SqliteLocation) -> Self {
+        SqliteDatabase {
+            location,
+            connection: OnceLock::new(),
+        }
+    }
+
+    fn connection(&self) -> Result<Arc<Mutex<rusqlite::Connection>>, v3::Error> {
+        if let Some(c) = self.connection.get() {
+            return Ok(c.clone());
+        }
+        let conn = match &self.location {
+            SqliteLocation::Memory => rusqlite::Connection::open_in_memory(),
+            SqliteLocation::File(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        v3::Error::Io(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                rusqlite::Connection::open(path)
+            }
+        }
+        .map_err(|e| v3::Error::Io(e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| v3::Error::Io(e.to_string()))?;
+        // A race may open two connections; only the first is kept.
+        Ok(self
+            .connection
+            .get_or_init(|| Arc::new(Mutex::new(conn)))
+            .clone())
+    }
+}
+
+pub type SqliteDatabases = BTreeMap<String, SqliteDatabase>;
+
+/// A guest's `connection` handle: which shared database it refers to.
+pub struct SqliteConnection {
+    conn: Arc<Mutex<rusqlite::Connection>>,
+}
+
+fn lock(c: &Mutex<rusqlite::Connection>) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+    // A panic while holding the lock cannot leave SQLite inconsistent (it has
+    // its own transactions), so a poisoned mutex is still usable.
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn execute(
+    conn: &rusqlite::Connection,
+    statement: &str,
+    params: Vec<Value>,
+) -> Result<QueryResult, v3::Error> {
+    let io = |e: rusqlite::Error| v3::Error::Io(e.to_string());
+    let mut stmt = conn.prepare_cached(statement).map_err(io)?;
+    let columns: Vec<String> = stmt
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let params = params.into_iter().map(|v| match v {
+        Value::Integer(i) => SqlValue::Integer(i),
+        Value::Real(r) => SqlValue::Real(r),
+        Value::Text(t) => SqlValue::Text(t),
+        Value::Blob(b) => SqlValue::Blob(b),
+        Value::Null => SqlValue::Null,
+    });
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(io)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(io)? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match row.get_ref(i).map_err(io)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(i) => Value::Integer(i),
+                ValueRef::Real(r) => Value::Real(r),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows: out })
+}
+
+impl v3::HostConnection for HostState {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteConnection>, v3::Error>> {
+        if !self.component.sqlite_databases.contains(&database) {
+            return Ok(Err(v3::Error::AccessDenied));
+        }
+        let Some(db) = self.services.sqlite.get(&database) else {
+            return Ok(Err(v3::Error::NoSuchDatabase));
+        };
+        let conn = match tokio::task::block_in_place(|| db.connection()) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(Ok(self.table.push(SqliteConnection { conn })?))
+    }
+
+    async fn execute(
+        &mut self,
+        conn: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, v3::Error>> {
+        let conn = self.table.get(&conn)?.conn.clone();
+        // SQLite calls block; keep them off the async worker's poll loop.
+        Ok(tokio::task::block_in_place(|| {
+            execute(&lock(&conn), &statement, parameters)
+        }))
+    }
+
+    async fn last_insert_rowid(
+        &mut self,
+        conn: Resource<SqliteConnection>,
+    ) -> wasmtime::Result<i64> {
+        let conn = self.table.get(&conn)?.conn.clone();
+        Ok(tokio::task::block_in_place(|| {
+            lock(&conn).last_insert_rowid()
+        }))
+    }
+
+    async fn changes(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
+        let conn = self.table.get(&conn)?.conn.clone();
+        Ok(tokio::task::block_in_place(|| lock(&conn).changes()))
+    }
+
+    async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}
+
+impl v3::Host for HostState {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let db = SqliteDatabase::new(SqliteLocation::Memory);
+        let c = db.connection().unwrap();
+        let c = lock(&c);
+        execute(
+            &c,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, r REAL, b BLOB)",
+            vec![],
+        )
+        .unwrap();
+        execute(
+            &c,
+            "INSERT INTO t (name, r, b) VALUES (?, ?, ?)",
+            vec![
+                Value::Text("a".into()),
+                Value::Real(1.5),
+                Value::Blob(vec![1, 2]),
+            ],
+        )
+        .unwrap();
+        let r = execute(&c, "SELECT id, name, r, b, NULL AS n FROM t", vec![]).unwrap();
+        assert_eq!(r.columns, ["id", "name", "r", "b", "n"]);
+        assert_eq!(
+            r.rows[0].values,
+            vec![
+                Value::Integer(1),
+                Value::Text("a".into()),
+                Value::Real(1.5),
+                Value::Blob(vec![1, 2]),
+                Value::Null
+            ]
+        );
+        let err = execute(&c, "INSERT INTO t (name) VALUES ('a')", vec![]).unwrap_err();
+        assert_eq!(
+            err,
+            v3::Error::Io("UNIQUE constraint failed: t.name".into())
+        );
+    }
+}
