@@ -219,7 +219,7 @@ mod tests {
     use super::*;
 
     fn body(text: &str) -> Body {
-        Body::parse(text.as_bytes()).ok().expect("valid object")
+        Body::parse(text.as_bytes()).unwrap_or_else(|_| panic!("valid object"))
     }
 
     #[test]

@@ -989,7 +989,7 @@ impl TestApp {
     }
 
     /// The stored price of a car as text with two decimals (`"85000.00"`), read from
-    /// `price` (PostgreSQL NUMERIC) or `price_cents` (SQLite integer cents).
+    /// `price` (PostgreSQL NUMERIC) or `price` (SQLite integer cents).
     pub async fn stored_price(&self, car_id: i64) -> Option<String> {
         match self.backend {
             Backend::Postgres => self
@@ -1001,12 +1001,12 @@ impl TestApp {
                 .map(|r| r["p"].as_str().unwrap().to_string()),
             Backend::Sqlite => self
                 .db_query(&format!(
-                    "SELECT price_cents AS p FROM cars WHERE id = {car_id}"
+                    "SELECT price AS p FROM cars WHERE id = {car_id}"
                 ))
                 .await
                 .first()
                 .map(|r| {
-                    let c = r["p"].as_i64().expect("price_cents is an integer");
+                    let c = r["p"].as_i64().expect("price is integer cents");
                     format!("{}.{:02}", c / 100, c % 100)
                 }),
         }
