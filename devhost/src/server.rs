@@ -70,6 +70,18 @@ impl App {
         local: SocketAddr,
     ) -> Response<HyperOutgoingBody> {
         let path = req.uri().path().to_string();
+        // Spin answers its well-known paths itself, before routing.
+        if let Some(rest) = path.strip_prefix("/.well-known/spin/") {
+            return if rest == "health" {
+                Response::new(
+                    http_body_util::Full::new(Bytes::from_static(b"OK"))
+                        .map_err(|n| match n {})
+                        .boxed_unsync(),
+                )
+            } else {
+                empty(StatusCode::NOT_FOUND)
+            };
+        }
         let Some(m) = self.router.route(&path) else {
             // Spin answers an unmatched path itself with an empty 404.
             return empty(StatusCode::NOT_FOUND);

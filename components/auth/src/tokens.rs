@@ -36,7 +36,7 @@ pub fn login(ctx: &Ctx) -> HandlerResult {
         return Err(ApiError::IncorrectLogin);
     };
     ctx.set_user(user_id);
-    Ok(token_response(user_id, now)?)
+    token_response(user_id, now)
 }
 
 /// A new token for the caller.

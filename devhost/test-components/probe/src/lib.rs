@@ -16,9 +16,14 @@ use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store};
 #[http_component]
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let path = req.path().to_string();
-    // Everything after the first path segment selects the operation, so the
-    // same wasm can sit behind several routes in a test manifest.
-    let op = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    // The first path segment selects the operation. A leading `/locked`
+    // segment is skipped, so the same operations can be reached through a
+    // component of the test manifest that has no permissions at all.
+    let mut segments = path.trim_start_matches('/').split('/');
+    let mut op = segments.next().unwrap_or("");
+    if op == "locked" {
+        op = segments.next().unwrap_or("");
+    }
     Ok(match op {
         "static" => text(200, "ok".to_string()),
         "echo" | "" => echo(&req),
