@@ -129,7 +129,7 @@ impl Db {
             .or_else(|| database_url.strip_prefix("postgresql://"))
         {
             // Spin checks outbound hosts against the `postgres` scheme only.
-            let address = format!("postgres://{rest}");
+            let address = plaintext_on_loopback(&format!("postgres://{rest}"));
             Connection::Postgres(pg4::Connection::open(&address).map_err(pg_error)?)
         } else if let Some(label) = database_url.strip_prefix("sqlite://") {
             let label = if label.is_empty() { "default" } else { label };
@@ -226,6 +226,27 @@ impl Db {
         )?;
         row.opt_i64(0)
     }
+}
+
+/// A PostgreSQL on this very machine is reached over plain TCP unless the URL says
+/// otherwise: Spin verifies certificates for every `sslmode` but `disable`, and a local
+/// server's self-signed certificate would turn every request into a 503. TLS over the
+/// loopback interface protects nothing. Remote hosts keep the URL as given.
+fn plaintext_on_loopback(url: &str) -> String {
+    let rest = url.trim_start_matches("postgres://");
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    let loopback = matches!(host, "localhost" | "::1") || host.starts_with("127.");
+    if !loopback || url.contains("sslmode=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
 }
 
 /// `$1` → `?1`: SQLite's numbered parameters, same numbering.
@@ -512,6 +533,28 @@ mod tests {
             classify_sqlite_message("database is locked"),
             DbError::Unavailable(_)
         ));
+    }
+
+    #[test]
+    fn loopback_postgres_defaults_to_plain_tcp() {
+        assert_eq!(
+            plaintext_on_loopback("postgres://u:p@127.0.0.1:5432/db"),
+            "postgres://u:p@127.0.0.1:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            plaintext_on_loopback("postgres://localhost/db?application_name=x"),
+            "postgres://localhost/db?application_name=x&sslmode=disable"
+        );
+        assert_eq!(
+            plaintext_on_loopback("postgres://u@[::1]:5432/db"),
+            "postgres://u@[::1]:5432/db?sslmode=disable"
+        );
+        for kept in [
+            "postgres://u@db.example.com/db",
+            "postgres://u@127.0.0.1/db?sslmode=require",
+        ] {
+            assert_eq!(plaintext_on_loopback(kept), kept);
+        }
     }
 
     #[test]
