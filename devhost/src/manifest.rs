@@ -38,7 +38,9 @@ struct RawVariable {
     default: Option<String>,
     #[serde(default)]
     required: bool,
+    // Secrets are never printed by devhost, so the flag changes nothing here.
     #[serde(default)]
+    #[allow(dead_code)]
     secret: bool,
     #[serde(default)]
     #[allow(dead_code)]
@@ -77,7 +79,6 @@ struct RawBuild {
 pub struct AppVariable {
     pub default: Option<String>,
     pub required: bool,
-    pub secret: bool,
 }
 
 /// One `[[trigger.http]]` entry.
@@ -145,7 +146,6 @@ impl Manifest {
                 AppVariable {
                     default: v.default,
                     required: v.required,
-                    secret: v.secret,
                 },
             );
         }
@@ -314,7 +314,7 @@ x = "pre-{{ a }}-{{b}}"
         let m = Manifest::parse(MINIMAL, Path::new("/app")).unwrap();
         assert_eq!(m.triggers.len(), 1);
         assert_eq!(m.components["c"].source, Path::new("/app/c.wasm"));
-        assert!(m.variables["b"].secret);
+        assert!(m.variables["b"].required);
     }
 
     #[test]
