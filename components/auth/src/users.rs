@@ -3,7 +3,7 @@
 
 use domain::Timestamp;
 use domain::forms::{NewUser, UserChanges};
-use storage::{Changes, Db, Filters, contains_pattern};
+use storage::{Changes, Db, DbError, Filters, contains_pattern};
 use web::error::on_unique_violation;
 use web::views::{UserPage, UserView};
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
@@ -44,7 +44,15 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
                 now.into(),
             ],
         )
-        .map_err(|e| on_unique_violation(e, UNIQUE))?;
+        .map_err(|e| {
+            lost_race(
+                db,
+                e,
+                Some(user.username.as_str()),
+                Some(user.email.as_str()),
+                None,
+            )
+        })?;
     Ok(HttpResponse::json(201, &UserView::from_row(&row, 0)?))
 }
 
@@ -107,6 +115,8 @@ pub fn update(ctx: &Ctx) -> HandlerResult {
         Some(id),
     )?;
 
+    let new_username = username.as_ref().map(|u| u.as_str().to_owned());
+    let new_email = email.as_ref().map(|e| e.as_str().to_owned());
     let mut update = Changes::default();
     if let Some(username) = username {
         update.set("username", username.as_str());
@@ -126,7 +136,15 @@ pub fn update(ctx: &Ctx) -> HandlerResult {
             &format!("{sql} RETURNING {}", UserView::columns("")),
             &params,
         )
-        .map_err(|e| on_unique_violation(e, UNIQUE))?;
+        .map_err(|e| {
+            lost_race(
+                db,
+                e,
+                new_username.as_deref(),
+                new_email.as_deref(),
+                Some(id),
+            )
+        })?;
     Ok(HttpResponse::json(200, &UserView::from_row(&row, 0)?))
 }
 
@@ -152,6 +170,24 @@ fn find(db: &Db, id: i64) -> Result<Option<UserView>, ApiError> {
         &[id.into()],
     )?;
     Ok(row.map(|r| UserView::from_row(&r, 0)).transpose()?)
+}
+
+/// A write that hit a unique constraint lost a race with a concurrent one. The database
+/// names whichever constraint it checked first; asking again gives the loser exactly the
+/// message a sequential duplicate gets (username before email).
+fn lost_race(
+    db: &Db,
+    error: DbError,
+    username: Option<&str>,
+    email: Option<&str>,
+    except: Option<i64>,
+) -> ApiError {
+    if matches!(error, DbError::UniqueViolation { .. })
+        && let Err(duplicate) = check_taken(db, username, email, except)
+    {
+        return duplicate;
+    }
+    on_unique_violation(error, UNIQUE)
 }
 
 /// 400 when another account already uses the username (checked first) or the email.

@@ -91,9 +91,19 @@ impl Query {
         value
     }
 
-    /// Free text; an empty value means "no filter", as in the old service.
+    /// Free text; an empty value means "no filter", as in the old service. U+0000 is
+    /// refused like in bodies: no stored text can contain it, and PostgreSQL rejects it.
     pub fn text(&mut self, name: &str) -> Option<String> {
-        self.raw(name).filter(|s| !s.is_empty()).map(str::to_owned)
+        let raw = self.raw(name).filter(|s| !s.is_empty())?.to_owned();
+        if raw.contains('\0') {
+            self.fail(
+                name,
+                Problem::rule("Texto não pode conter o caractere NUL"),
+                &raw,
+            );
+            return None;
+        }
+        Some(raw)
     }
 
     pub fn fuel_type(&mut self) -> Option<FuelType> {
@@ -215,6 +225,10 @@ mod tests {
         assert_eq!(q.price_bound("min_price", Rounding::Ceiling), Some(1001));
         assert_eq!(q.price_bound("max_price", Rounding::Floor), Some(1000));
         assert!(q.finish().is_ok());
+
+        let mut q = Query::parse("search=a%00b");
+        assert_eq!(q.text("search"), None);
+        assert_eq!(q.finish().unwrap_err().0[0].kind, "value_error");
 
         let mut q = Query::parse("transmission=warp&min_price=-1&is_available=maybe");
         q.transmission();
