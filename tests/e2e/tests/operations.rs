@@ -1,5 +1,5 @@
-//! Issue 4 (not implemented yet, so ignored): CORS, allowed hosts, login throttling,
-//! metrics and the OpenAPI document. Run with `cargo test -p e2e-tests -- --ignored`.
+//! What operators and client developers rely on across routes: CORS, allowed hosts,
+//! login throttling (Spin store and Redis), metrics and the OpenAPI document.
 
 use e2e_tests::*;
 
@@ -59,14 +59,12 @@ async fn check_throttling(app: &TestApp) {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn login_throttling_sqlite_spin_kv() {
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     check_throttling(&app).await;
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn login_throttling_postgres_redis_kv() {
     if let Some(app) = TestApp::try_spawn(Backend::Postgres, Options::new().redis()).await {
         check_throttling(&app).await;
@@ -74,7 +72,6 @@ async fn login_throttling_postgres_redis_kv() {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn login_throttling_is_shared_across_replicas_through_redis() {
     // Two app instances on one Redis: the failures on one count on the other.
     let a = TestApp::spawn(Backend::Sqlite, Options::new().redis()).await;
@@ -168,7 +165,6 @@ async fn check_cors(app: &TestApp) {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn cors_with_a_json_list() {
     let opts = Options::new().cors_origins(r#"["https://a.example", "https://b.example"]"#);
     let app = TestApp::spawn(Backend::Sqlite, opts).await;
@@ -176,7 +172,6 @@ async fn cors_with_a_json_list() {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn cors_with_a_comma_separated_list() {
     let opts = Options::new().cors_origins("https://a.example,https://b.example");
     if let Some(app) = TestApp::try_spawn(Backend::Postgres, opts).await {
@@ -185,7 +180,6 @@ async fn cors_with_a_comma_separated_list() {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn cors_is_off_by_default() {
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     let r = app
@@ -223,7 +217,6 @@ async fn check_hosts(app: &TestApp) {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn allowed_hosts_json_list_with_wildcard() {
     // 127.0.0.1 stays allowed so the harness can reach the app.
     let opts = Options::new().allowed_hosts(r#"["127.0.0.1", "*.example.com"]"#);
@@ -232,7 +225,6 @@ async fn allowed_hosts_json_list_with_wildcard() {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn allowed_hosts_comma_separated() {
     let opts = Options::new().allowed_hosts("127.0.0.1,*.example.com");
     let app = TestApp::spawn(Backend::Sqlite, opts).await;
@@ -240,7 +232,6 @@ async fn allowed_hosts_comma_separated() {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn metrics_use_route_templates() {
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     let u = app.new_user().await;
@@ -283,7 +274,6 @@ async fn metrics_use_route_templates() {
 }
 
 #[tokio::test]
-#[ignore = "issue 4"]
 async fn openapi_document_lists_every_endpoint() {
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     let r = app.get("/openapi.json").await;
