@@ -56,7 +56,8 @@ fn pg(n: usize) -> Result<(), String> {
     let url = spin_sdk::variables::get("database_url").map_err(|e| format!("variable: {e:?}"))?;
     let conn = pg4::Connection::open(&url).map_err(|e| format!("pg open: {e:?}"))?;
     for _ in 0..n {
-        conn.query("SELECT 1", &[]).map_err(|e| format!("pg: {e:?}"))?;
+        conn.query("SELECT 1", &[])
+            .map_err(|e| format!("pg: {e:?}"))?;
     }
     Ok(())
 }
