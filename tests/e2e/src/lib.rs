@@ -36,6 +36,7 @@ use rand::distr::Alphanumeric;
 
 pub use reqwest::Method;
 pub use serde_json::{Value, json};
+pub mod chaos;
 
 #[doc(hidden)]
 pub use paste as __paste;
