@@ -24,11 +24,13 @@ fn find(db: &Db, id: i64) -> Result<Option<CarView>, ApiError> {
 }
 
 /// The car, if it exists (404) and belongs to the caller (403).
-fn find_own(db: &Db, id: i64, caller: i64) -> Result<CarView, ApiError> {
-    let car = find(db, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+/// When the car is the caller's, its joined owner row also proves the caller exists.
+fn find_own(ctx: &Ctx, id: i64, caller: i64) -> Result<CarView, ApiError> {
+    let car = find(ctx.db()?, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
     if car.owner_id != caller {
         return Err(ApiError::Forbidden(FORBIDDEN));
     }
+    ctx.caller_exists();
     Ok(car)
 }
 
@@ -67,7 +69,7 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
 }
 
 pub fn list(ctx: &Ctx) -> HandlerResult {
-    let caller = ctx.authenticate()?;
+    let caller = ctx.authenticate_deferred()?;
     let mut query = ctx.query();
     let page = query.page();
     let search = query.text("search");
@@ -113,6 +115,10 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
         .iter()
         .map(CarView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
+    if !cars.is_empty() {
+        // Every car listed is joined with its owner: the caller.
+        ctx.caller_exists();
+    }
     Ok(HttpResponse::json(
         200,
         &CarPage {
@@ -124,20 +130,21 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
 }
 
 pub fn get(ctx: &Ctx) -> HandlerResult {
-    let caller = ctx.authenticate()?;
+    let caller = ctx.authenticate_deferred()?;
     let id = ctx.path_id("car_id")?;
-    let car = find_own(ctx.db()?, id, caller)?;
+    let car = find_own(ctx, id, caller)?;
     Ok(HttpResponse::json(200, &car))
 }
 
 /// Partial update: only real changes are written and move `updated_at`. `owner_id` in
 /// the body is ignored (a car cannot be given away through this route).
 pub fn update(ctx: &Ctx) -> HandlerResult {
-    let caller = ctx.authenticate()?;
+    let caller = ctx.authenticate_deferred()?;
     let id = ctx.path_id("car_id")?;
     let changes = CarChanges::parse(ctx.body())?;
     let db = ctx.db()?;
-    let current = find_own(db, id, caller)?;
+    // Nothing is written before `find_own` proved the caller exists.
+    let current = find_own(ctx, id, caller)?;
 
     let plate = changes.plate.filter(|p| p.as_str() != current.plate);
     let brand_id = changes.brand_id.filter(|b| *b != current.brand_id);
@@ -196,10 +203,10 @@ pub fn update(ctx: &Ctx) -> HandlerResult {
 }
 
 pub fn delete(ctx: &Ctx) -> HandlerResult {
-    let caller = ctx.authenticate()?;
+    let caller = ctx.authenticate_deferred()?;
     let id = ctx.path_id("car_id")?;
     let db = ctx.db()?;
-    find_own(db, id, caller)?;
+    find_own(ctx, id, caller)?;
     db.execute("DELETE FROM cars WHERE id = $1", &[id.into()])?;
     Ok(HttpResponse::no_content())
 }

@@ -40,8 +40,20 @@ pub fn jwt() -> Result<Jwt, ApiError> {
 
 impl Ctx<'_> {
     /// The id of the calling user: a valid token whose user still exists. Runs before
-    /// any validation of the request, as the contract orders it.
+    /// any validation of the request, as the contract orders it. Handlers that write
+    /// use this form, so nothing is written for a deleted user.
     pub fn authenticate(&self) -> Result<i64, ApiError> {
+        let user_id = self.authenticate_deferred()?;
+        self.confirm_caller()?;
+        Ok(user_id)
+    }
+
+    /// The id in a valid token, with the check that the user still exists left for
+    /// later: either a row read by the handler proves it (`caller_exists`), or the
+    /// pipeline runs the check after the handler and answers 401 if the user is gone —
+    /// whatever the handler answered, so the contract's order of checks still holds.
+    /// For reads, this saves a round trip on the hot path.
+    pub fn authenticate_deferred(&self) -> Result<i64, ApiError> {
         let token = bearer_token(self.request.header("authorization"))?;
         let user_id = jwt()?
             .verify(token, Timestamp::now().unix_seconds())
@@ -49,17 +61,28 @@ impl Ctx<'_> {
                 TokenError::Expired => ApiError::TokenExpired,
                 TokenError::Invalid => ApiError::InvalidToken,
             })?;
+        self.set_user(user_id);
+        Ok(user_id)
+    }
+
+    /// Checks (once) that the token's user still exists.
+    pub fn confirm_caller(&self) -> Result<(), ApiError> {
+        let Some(user_id) = self.user() else {
+            return Ok(());
+        };
+        if self.user_confirmed() {
+            return Ok(());
+        }
         let exists = self
             .db()?
             .query_opt("SELECT 1 FROM users WHERE id = $1", &[user_id.into()])?;
         if exists.is_none() {
             return Err(ApiError::InvalidToken);
         }
-        self.set_user(user_id);
-        Ok(user_id)
+        self.caller_exists();
+        Ok(())
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

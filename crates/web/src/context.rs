@@ -17,6 +17,8 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     db: OnceCell<Db>,
     user_id: Cell<Option<i64>>,
+    /// Whether the database confirmed that `user_id` still exists.
+    user_confirmed: Cell<bool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -33,6 +35,7 @@ impl<'a> Ctx<'a> {
             request_id,
             db: OnceCell::new(),
             user_id: Cell::new(None),
+            user_confirmed: Cell::new(false),
         }
     }
 
@@ -77,5 +80,15 @@ impl<'a> Ctx<'a> {
 
     pub fn user(&self) -> Option<i64> {
         self.user_id.get()
+    }
+
+    pub(crate) fn user_confirmed(&self) -> bool {
+        self.user_confirmed.get()
+    }
+
+    /// A row just read proves the caller exists (e.g. a car joined with its owner, who is
+    /// the caller): the separate existence check can be skipped.
+    pub fn caller_exists(&self) {
+        self.user_confirmed.set(true);
     }
 }

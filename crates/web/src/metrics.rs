@@ -31,8 +31,10 @@ pub fn method_label(method: &str) -> &'static str {
     }
 }
 
-/// Counts one request: 3 increments, plus one when the request used the database. The
-/// duration goes into a single (non-cumulative) bucket; `render` accumulates.
+/// Counts one request with 2 increments (3 when it used the database): one counter per
+/// (method, status, latency bucket, route) — from which both `http_requests_total` and
+/// the histogram buckets are summed at scrape time — and the route's latency sum.
+/// Buckets are stored non-cumulative; `render` accumulates them.
 pub fn record(
     kv: &Kv,
     method: &str,
@@ -42,12 +44,14 @@ pub fn record(
     db_queries: u64,
 ) -> Result<(), String> {
     let method = method_label(method);
-    kv.increment(&format!("{PREFIX}requests/{method}/{status}/{route}"), 1)?;
     let bucket = BUCKETS
         .iter()
         .position(|le| seconds <= *le)
         .unwrap_or(BUCKETS.len());
-    kv.increment(&format!("{PREFIX}duration/{method}/{bucket}/{route}"), 1)?;
+    kv.increment(
+        &format!("{PREFIX}requests/{method}/{status}/{bucket}/{route}"),
+        1,
+    )?;
     let micros = (seconds * 1e6).round() as i64;
     kv.increment(&format!("{PREFIX}duration_sum/{method}/{route}"), micros)?;
     if db_queries > 0 {
@@ -70,29 +74,26 @@ pub fn render(kv: &Kv) -> Result<String, String> {
     for key in kv.keys(PREFIX)? {
         let value = kv.counter(&key)?;
         let rest = &key[PREFIX.len()..];
-        let mut parts = rest.splitn(4, '/');
-        match parts.next() {
-            Some("requests") => {
-                if let (Some(method), Some(status), Some(route)) =
-                    (parts.next(), parts.next(), parts.next())
-                {
-                    requests.insert((route.into(), method.into(), status.into()), value);
-                }
-            }
-            Some("duration") => {
-                if let (Some(method), Some(bucket), Some(route)) =
-                    (parts.next(), parts.next(), parts.next())
+        let (kind, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        match kind {
+            "requests" => {
+                let mut parts = tail.splitn(4, '/');
+                if let (Some(method), Some(status), Some(bucket), Some(route)) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
                     && let Ok(bucket) = bucket.parse::<usize>()
                     && bucket <= BUCKETS.len()
                 {
+                    *requests
+                        .entry((route.into(), method.into(), status.into()))
+                        .or_default() += value;
                     histograms
                         .entry((route.into(), method.into()))
                         .or_default()
                         .buckets[bucket] += value;
                 }
             }
-            Some("duration_sum") => {
-                let mut parts = rest["duration_sum/".len()..].splitn(2, '/');
+            "duration_sum" => {
+                let mut parts = tail.splitn(2, '/');
                 if let (Some(method), Some(route)) = (parts.next(), parts.next()) {
                     histograms
                         .entry((route.into(), method.into()))
@@ -100,7 +101,7 @@ pub fn render(kv: &Kv) -> Result<String, String> {
                         .sum_micros += value;
                 }
             }
-            Some("db_queries") => db_queries = value,
+            "db_queries" => db_queries = value,
             _ => {}
         }
     }

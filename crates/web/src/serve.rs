@@ -53,7 +53,19 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
             Match::Found(route, params) => {
                 route_label = route.template();
                 let ctx = Ctx::new(&request, params, &settings, &request_id);
-                let result = (route.handler)(&ctx);
+                let mut result = (route.handler)(&ctx);
+                // A deferred authentication is settled now: a token of a deleted user
+                // gets its 401 whatever the handler found.
+                if !matches!(
+                    result,
+                    Err(ApiError::NotAuthenticated
+                        | ApiError::WrongScheme
+                        | ApiError::TokenExpired
+                        | ApiError::InvalidToken)
+                ) && let Err(error) = ctx.confirm_caller()
+                {
+                    result = Err(error);
+                }
                 user = ctx.user();
                 queries = ctx.queries_run();
                 result

@@ -168,7 +168,10 @@ impl PrivatePg {
     pub fn start_again(&self) -> Result<(), String> {
         let data = self.data_dir().display().to_string();
         let log = self.dir.path().join("server.log").display().to_string();
-        self.run("pg_ctl", &["-D", &data, "-l", &log, "-w", "-t", "60", "start"])
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-w", "-t", "60", "start"],
+        )
     }
 
     /// `pg_ctl stop -m immediate`: the server dies at once, every connection breaks.
@@ -366,7 +369,11 @@ pub fn trickle(s: &mut TcpStream, data: &[u8], gap: Duration, deadline: Instant)
 
 /// One whole HTTP/1.1 exchange on a fresh connection (`Connection: close`); returns the
 /// status code and the body.
-pub fn raw_request(port: u16, request: &[u8], timeout: Duration) -> std::io::Result<(u16, Vec<u8>)> {
+pub fn raw_request(
+    port: u16,
+    request: &[u8],
+    timeout: Duration,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut s = connect(port, timeout)?;
     s.write_all(request)?;
     let mut buf = Vec::new();

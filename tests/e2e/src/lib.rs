@@ -1001,9 +1001,7 @@ impl TestApp {
                 .first()
                 .map(|r| r["p"].as_str().unwrap().to_string()),
             Backend::Sqlite => self
-                .db_query(&format!(
-                    "SELECT price AS p FROM cars WHERE id = {car_id}"
-                ))
+                .db_query(&format!("SELECT price AS p FROM cars WHERE id = {car_id}"))
                 .await
                 .first()
                 .map(|r| {

@@ -814,3 +814,48 @@ both_backends!(delete_car, |app| {
     )
     .await;
 });
+
+// Reads of cars check that the caller still exists through the car rows themselves
+// (each is joined with its owner); every other outcome must still give a deleted user's
+// token its 401 — including errors that come later in the order of checks.
+both_backends!(a_deleted_users_token_is_refused_on_every_car_read, |app| {
+    let owner = app.new_user().await;
+    let other = app.new_user().await;
+    let brand = app.create_brand(&owner.token, &unique("Brand")).await;
+    let brand_id = brand["id"].as_i64().unwrap();
+    let car = app
+        .create_car(&owner.token, brand_id, &unique_plate(), json!({}))
+        .await;
+    let car_id = car["id"].as_i64().unwrap();
+    // Another user's token, whose user is deleted after it was issued.
+    app.delete_auth(&format!("/api/v1/users/{}", other.id), &other.token)
+        .await
+        .assert_status(204);
+    for path in [
+        "/api/v1/cars/".to_string(),
+        format!("/api/v1/cars/{car_id}"),
+        "/api/v1/cars/987654321".to_string(),
+        "/api/v1/cars/not-a-number".to_string(),
+        "/api/v1/cars/?limit=0".to_string(),
+    ] {
+        app.get_auth(&path, &other.token)
+            .await
+            .assert_error(401, "Could not validate credentials");
+    }
+    app.put_auth(
+        &format!("/api/v1/cars/{car_id}"),
+        &other.token,
+        &json!({"color": "Azul"}),
+    )
+    .await
+    .assert_error(401, "Could not validate credentials");
+    app.delete_auth(&format!("/api/v1/cars/{car_id}"), &other.token)
+        .await
+        .assert_error(401, "Could not validate credentials");
+    // The owner's car is untouched and still readable by the owner.
+    let r = app
+        .get_auth(&format!("/api/v1/cars/{car_id}"), &owner.token)
+        .await;
+    r.assert_status(200);
+    assert_eq!(r.json()["color"], car["color"]);
+});

@@ -311,3 +311,36 @@ async fn openapi_document_lists_every_endpoint() {
         }
     }
 }
+
+/// Every route `spin.toml` gives a component is documented: exact routes by their path,
+/// wildcard routes (`/api/v1/cars/...`) by at least one path under their prefix. The
+/// catch-all `/...` only answers 404s and is left out.
+#[tokio::test]
+async fn openapi_document_covers_every_spin_route() {
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    let doc = app.get("/openapi.json").await.json();
+    let paths: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    let manifest = std::fs::read_to_string(workspace_root().join("spin.toml")).unwrap();
+    let routes: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("route = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|r| *r != "/...")
+        .collect();
+    assert!(routes.len() >= 10, "{routes:?}");
+    for route in routes {
+        let covered = match route.strip_suffix("/...") {
+            Some(prefix) => paths.iter().any(|p| p.starts_with(prefix)),
+            None => paths.iter().any(|p| p == route),
+        };
+        assert!(
+            covered,
+            "spin.toml route {route} is not in /openapi.json: {paths:?}"
+        );
+    }
+}

@@ -39,12 +39,7 @@ struct Rec {
     error: Option<String>,
 }
 
-async fn timed(
-    t0: Instant,
-    kind: &'static str,
-    key: String,
-    rb: reqwest::RequestBuilder,
-) -> Rec {
+async fn timed(t0: Instant, kind: &'static str, key: String, rb: reqwest::RequestBuilder) -> Rec {
     let start = t0.elapsed();
     let began = Instant::now();
     let (status, body, error) = match rb.timeout(Duration::from_secs(10)).send().await {
@@ -221,7 +216,9 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
     assert!(before.len() >= 20, "steady load before the outage");
     assert!(
         recs.iter()
-            .filter(|r| r.start > t_down + Duration::from_millis(200) && r.start + r.took < t_restart)
+            .filter(
+                |r| r.start > t_down + Duration::from_millis(200) && r.start + r.took < t_restart
+            )
             .all(|r| r.status == Some(503)),
         "during the outage every write is 503"
     );
@@ -229,7 +226,9 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
         recovery <= Duration::from_secs(10),
         "recovered within 10 s of the restart (took {recovery:?})"
     );
-    let after = recs.iter().filter(|r| r.start > t_up + Duration::from_secs(10));
+    let after = recs
+        .iter()
+        .filter(|r| r.start > t_up + Duration::from_secs(10));
     assert!(
         after.clone().count() >= 20 && after.clone().all(|r| r.status == Some(201)),
         "after recovery, writes succeed again"
@@ -239,7 +238,10 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
             .iter()
             .all(|r| r.status == Some(200) && r.took < Duration::from_secs(2)),
         "/health_check stays 200 and fast throughout: {:?}",
-        health.iter().filter(|r| r.status != Some(200)).collect::<Vec<_>>()
+        health
+            .iter()
+            .filter(|r| r.status != Some(200))
+            .collect::<Vec<_>>()
     );
 
     // --- what is stored ----------------------------------------------------------
@@ -554,7 +556,9 @@ async fn exhausted_instance_pool_answers_503_for_that_request_only() {
         })
         .collect();
     for h in handles {
-        *statuses.entry(format!("{:?}", h.join().unwrap())).or_default() += 1;
+        *statuses
+            .entry(format!("{:?}", h.join().unwrap()))
+            .or_default() += 1;
     }
     eprintln!("held requests: {statuses:?}");
     let answered_422 = statuses.get("Answered(422)").copied().unwrap_or(0);
@@ -636,7 +640,10 @@ async fn fifty_megabyte_bodies_are_413_at_once_and_never_buffered() {
         assert_eq!(r.0, Outcome::Answered(413), "413 Request body too large");
         worst = worst.max(r.1);
     }
-    assert!(worst < Duration::from_secs(3), "413 comes quickly: {worst:?}");
+    assert!(
+        worst < Duration::from_secs(3),
+        "413 comes quickly: {worst:?}"
+    );
     app.get("/health_check").await.assert_status(200);
     if let (Some(pid), Some(before)) = (pid, rss_before) {
         let after = chaos::rss_kib(pid).unwrap_or(0);

@@ -63,7 +63,9 @@ both_backends!(jwt_attacks_are_401, |app| {
     attacks.push(("four parts", format!("{h}.{p}.{s}.{s}")));
     // Public-key algorithms whose "key" would be our HMAC secret (HS/RS confusion and
     // friends), signed with HMAC over the secret.
-    for alg in ["RS256", "RS512", "PS256", "ES256", "EdDSA", "hs256", "HS256 ", "Hs256"] {
+    for alg in [
+        "RS256", "RS512", "PS256", "ES256", "EdDSA", "hs256", "HS256 ", "Hs256",
+    ] {
         attacks.push((
             "a non-HMAC or misspelt alg",
             forge_token_with_header(&json!({"alg": alg, "typ": "JWT"}), &claims, "HS256", secret),
@@ -91,7 +93,11 @@ both_backends!(jwt_attacks_are_401, |app| {
     ));
     attacks.push((
         "signed with another secret",
-        forge_token(&claims, "HS256", b"0123456789abcdef0123456789abcdef-not-ours"),
+        forge_token(
+            &claims,
+            "HS256",
+            b"0123456789abcdef0123456789abcdef-not-ours",
+        ),
     ));
     attacks.push((
         "signed with the secret's prefix",
@@ -105,7 +111,10 @@ both_backends!(jwt_attacks_are_401, |app| {
         json!({"sub": [sub], "exp": now + 600}),
         json!({"sub": format!("{sub} OR 1=1"), "exp": now + 600}),
     ] {
-        attacks.push(("claims of the wrong type", forge_token(&bad, "HS256", secret)));
+        attacks.push((
+            "claims of the wrong type",
+            forge_token(&bad, "HS256", secret),
+        ));
     }
     // Huge tokens: a 16 KiB payload correctly signed with a wrong key, and 64 KiB of junk.
     let pad = "A".repeat(16 * 1024);
@@ -117,13 +126,20 @@ both_backends!(jwt_attacks_are_401, |app| {
             b"wrong-key-wrong-key-wrong-key-wrong",
         ),
     ));
-    attacks.push(("64 KiB of junk", format!("{h}.{}.{s}", "B".repeat(64 * 1024))));
+    attacks.push((
+        "64 KiB of junk",
+        format!("{h}.{}.{s}", "B".repeat(64 * 1024)),
+    ));
     for (what, token) in &attacks {
         let t = Instant::now();
         let r = app.get_auth(PROTECTED, token).await;
         assert_eq!(r.status, 401, "{what}: {}", r.text());
         r.assert_error(401, "Could not validate credentials");
-        assert!(t.elapsed() < Duration::from_secs(2), "{what}: slow ({:?})", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "{what}: slow ({:?})",
+            t.elapsed()
+        );
         let r = app
             .post_auth("/api/v1/auth/refresh_token", token, &json!({}))
             .await;
@@ -188,164 +204,175 @@ fn no_5xx(r: &Resp, what: &str) {
     assert!(r.status < 500, "{what}: {} {}", r.status, r.text());
 }
 
-both_backends!(sql_injection_changes_nothing_and_is_stored_literally, |app| {
-    let tables = table_names(app).await;
-    assert!(tables.iter().any(|t| t == "users"), "{tables:?}");
-    let me = app.new_user().await;
-    let brand = app.create_brand(&me.token, "Honest").await;
-    let bid = brand["id"].as_i64().unwrap();
-    let mut users = 1;
-    let mut brands = 1;
-    let mut cars = 0;
-    for (i, p) in INJECTIONS.iter().enumerate() {
-        // users: username, password (and the e-mail's local part where valid)
-        let email = format!("o'hara{i}--@example.com");
-        let password = format!("{p}{p}");
-        let r = app
-            .post(
-                "/api/v1/users/",
-                &json!({"username": p, "email": email, "password": password}),
-            )
-            .await;
-        r.assert_status(201);
-        users += 1;
-        let id = r.json()["id"].as_i64().unwrap();
-        let row = app.stored_row("users", id).await.unwrap();
-        assert_eq!(row["username"], json!(p), "stored literally");
-        assert_eq!(row["email"], json!(email), "stored literally");
-        // The injected password logs in as itself, and only as itself.
-        app.login(&email, &password).await;
-        let r = app
-            .post(
-                "/api/v1/auth/token",
-                &json!({"email": email, "password": format!("{p}' OR '1'='1")}),
-            )
-            .await;
-        r.assert_error(401, "Incorrect email or password");
-        let r = app
-            .post(
-                "/api/v1/auth/token",
-                &json!({"email": format!("x' OR '1'='1'--{i}@example.com"), "password": p}),
-            )
-            .await;
-        assert!(matches!(r.status, 401 | 422), "login injection: {}", r.text());
-        // brands: name and description
-        let r = app
-            .post_auth(
-                "/api/v1/brands/",
-                &me.token,
-                &json!({"name": p, "description": p}),
-            )
-            .await;
-        r.assert_status(201);
-        brands += 1;
-        let b = r.json();
-        assert_eq!(b["name"], json!(p.trim()));
-        let row = app
-            .stored_row("brands", b["id"].as_i64().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(row["description"], json!(p));
-        // cars: model, color, description (plate below)
-        let color: String = p.chars().take(30).collect();
-        let car = app
-            .create_car(
-                &me.token,
-                bid,
-                &unique_plate(),
-                json!({"model": p, "color": color, "description": p}),
-            )
-            .await;
-        cars += 1;
-        let row = app
-            .stored_row("cars", car["id"].as_i64().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(row["model"], json!(p.trim()));
-        assert_eq!(row["description"], json!(p));
-        // search and other query parameters
-        let enc = urlencode(p);
-        for path in [
-            format!("/api/v1/users/?search={enc}"),
-            format!("/api/v1/brands/?search={enc}"),
-            format!("/api/v1/cars/?search={enc}"),
-        ] {
-            let r = app.get_auth(&path, &me.token).await;
-            r.assert_status(200);
-            let body = r.json();
-            let list = body
-                .as_object()
-                .unwrap()
-                .values()
-                .find_map(|v| v.as_array())
-                .unwrap()
-                .clone();
-            assert!(!list.is_empty(), "{path}: the literal match is found");
-            for item in &list {
-                let hay = format!(
-                    "{} {} {} {} {}",
-                    item["username"], item["email"], item["name"], item["model"], item["plate"]
+both_backends!(
+    sql_injection_changes_nothing_and_is_stored_literally,
+    |app| {
+        let tables = table_names(app).await;
+        assert!(tables.iter().any(|t| t == "users"), "{tables:?}");
+        let me = app.new_user().await;
+        let brand = app.create_brand(&me.token, "Honest").await;
+        let bid = brand["id"].as_i64().unwrap();
+        let mut users = 1;
+        let mut brands = 1;
+        let mut cars = 0;
+        for (i, p) in INJECTIONS.iter().enumerate() {
+            // users: username, password (and the e-mail's local part where valid)
+            let email = format!("o'hara{i}--@example.com");
+            let password = format!("{p}{p}");
+            let r = app
+                .post(
+                    "/api/v1/users/",
+                    &json!({"username": p, "email": email, "password": password}),
                 )
-                .to_lowercase()
-                .replace("\\\\", "\\")
-                .replace("\\\"", "\"");
-                assert!(
-                    hay.contains(&p.to_lowercase()),
-                    "{path}: only literal matches, got {item}"
-                );
-            }
-        }
-        for path in [
-            format!("/api/v1/cars/?brand_id={enc}"),
-            format!("/api/v1/cars/?fuel_type={enc}"),
-            format!("/api/v1/cars/?transmission={enc}"),
-            format!("/api/v1/cars/?is_available={enc}"),
-            format!("/api/v1/cars/?min_price={enc}"),
-            format!("/api/v1/cars/?max_price={enc}"),
-            format!("/api/v1/brands/?is_active={enc}"),
-            format!("/api/v1/users/?offset={enc}"),
-            format!("/api/v1/users/?limit={enc}"),
-            format!("/api/v1/cars/{enc}"),
-            format!("/api/v1/brands/{enc}"),
-            format!("/api/v1/users/{enc}"),
-        ] {
-            let r = app.get_auth(&path, &me.token).await;
-            no_5xx(&r, &path);
+                .await;
+            r.assert_status(201);
+            users += 1;
+            let id = r.json()["id"].as_i64().unwrap();
+            let row = app.stored_row("users", id).await.unwrap();
+            assert_eq!(row["username"], json!(p), "stored literally");
+            assert_eq!(row["email"], json!(email), "stored literally");
+            // The injected password logs in as itself, and only as itself.
+            app.login(&email, &password).await;
+            let r = app
+                .post(
+                    "/api/v1/auth/token",
+                    &json!({"email": email, "password": format!("{p}x' OR 'x'='x")}),
+                )
+                .await;
+            r.assert_error(401, "Incorrect email or password");
+            let r = app
+                .post(
+                    "/api/v1/auth/token",
+                    &json!({"email": format!("x' OR '1'='1'--{i}@example.com"), "password": p}),
+                )
+                .await;
             assert!(
-                matches!(r.status, 404 | 422),
-                "{path}: a non-number / non-enum is refused: {} {}",
-                r.status,
+                matches!(r.status, 401 | 422),
+                "login injection: {}",
                 r.text()
             );
+            // brands: name and description
+            let r = app
+                .post_auth(
+                    "/api/v1/brands/",
+                    &me.token,
+                    &json!({"name": p, "description": p}),
+                )
+                .await;
+            r.assert_status(201);
+            brands += 1;
+            let b = r.json();
+            assert_eq!(b["name"], json!(p.trim()));
+            let row = app
+                .stored_row("brands", b["id"].as_i64().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(row["description"], json!(p));
+            // cars: model, color, description (plate below)
+            let color: String = p.chars().take(30).collect();
+            let car = app
+                .create_car(
+                    &me.token,
+                    bid,
+                    &unique_plate(),
+                    json!({"model": p, "color": color, "description": p}),
+                )
+                .await;
+            cars += 1;
+            let row = app
+                .stored_row("cars", car["id"].as_i64().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(row["model"], json!(p.trim()));
+            assert_eq!(row["description"], json!(p));
+            // search and other query parameters
+            let enc = urlencode(p);
+            for path in [
+                format!("/api/v1/users/?search={enc}"),
+                format!("/api/v1/brands/?search={enc}"),
+                format!("/api/v1/cars/?search={enc}"),
+            ] {
+                let r = app.get_auth(&path, &me.token).await;
+                r.assert_status(200);
+                let body = r.json();
+                let list = body
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find_map(|v| v.as_array())
+                    .unwrap()
+                    .clone();
+                assert!(!list.is_empty(), "{path}: the literal match is found");
+                for item in &list {
+                    let hay = format!(
+                        "{} {} {} {} {}",
+                        item["username"], item["email"], item["name"], item["model"], item["plate"]
+                    )
+                    .to_lowercase()
+                    .replace("\\\\", "\\")
+                    .replace("\\\"", "\"");
+                    assert!(
+                        hay.contains(&p.to_lowercase()),
+                        "{path}: only literal matches, got {item}"
+                    );
+                }
+            }
+            for path in [
+                format!("/api/v1/cars/?brand_id={enc}"),
+                format!("/api/v1/cars/?fuel_type={enc}"),
+                format!("/api/v1/cars/?transmission={enc}"),
+                format!("/api/v1/cars/?is_available={enc}"),
+                format!("/api/v1/cars/?min_price={enc}"),
+                format!("/api/v1/cars/?max_price={enc}"),
+                format!("/api/v1/brands/?is_active={enc}"),
+                format!("/api/v1/users/?offset={enc}"),
+                format!("/api/v1/users/?limit={enc}"),
+                format!("/api/v1/cars/{enc}"),
+                format!("/api/v1/brands/{enc}"),
+                format!("/api/v1/users/{enc}"),
+            ] {
+                let r = app.get_auth(&path, &me.token).await;
+                no_5xx(&r, &path);
+                assert!(
+                    matches!(r.status, 404 | 422),
+                    "{path}: a non-number / non-enum is refused: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+            let r = app
+                .put_auth(
+                    &format!("/api/v1/cars/{}", car["id"]),
+                    &me.token,
+                    &json!({"model": p, "color": color, "plate": unique_plate()}),
+                )
+                .await;
+            r.assert_status(200);
         }
-        let r = app
-            .put_auth(
-                &format!("/api/v1/cars/{}", car["id"]),
-                &me.token,
-                &json!({"model": p, "color": color, "plate": unique_plate()}),
-            )
+        // Plates are short: the injections that fit.
+        for plate in ["'OR'1'='1", "');--DROP", "' OR 1=1", "1;DELETE"] {
+            let car = app.create_car(&me.token, bid, plate, json!({})).await;
+            cars += 1;
+            let row = app
+                .stored_row("cars", car["id"].as_i64().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(row["plate"], json!(plate.trim().to_uppercase()));
+        }
+        assert_eq!(
+            table_names(app).await,
+            tables,
+            "no table dropped or created"
+        );
+        assert_eq!(app.count_rows("users").await, users);
+        assert_eq!(app.count_rows("brands").await, brands);
+        assert_eq!(app.count_rows("cars").await, cars);
+        let pwned = app
+            .db_query("SELECT count(*) AS n FROM users WHERE username = 'pwned'")
             .await;
-        r.assert_status(200);
+        assert_eq!(pwned[0]["n"], json!(0));
     }
-    // Plates are short: the injections that fit.
-    for plate in ["'OR'1'='1", "');--DROP", "' OR 1=1", "1;DELETE"] {
-        let car = app.create_car(&me.token, bid, plate, json!({})).await;
-        cars += 1;
-        let row = app
-            .stored_row("cars", car["id"].as_i64().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(row["plate"], json!(plate.trim().to_uppercase()));
-    }
-    assert_eq!(table_names(app).await, tables, "no table dropped or created");
-    assert_eq!(app.count_rows("users").await, users);
-    assert_eq!(app.count_rows("brands").await, brands);
-    assert_eq!(app.count_rows("cars").await, cars);
-    let pwned = app
-        .db_query("SELECT count(*) AS n FROM users WHERE username = 'pwned'")
-        .await;
-    assert_eq!(pwned[0]["n"], json!(0));
-});
+);
 
 fn urlencode(s: &str) -> String {
     s.bytes()
@@ -458,10 +485,10 @@ impl Drop for SecretRole {
             rt.block_on(async move {
                 if let Ok(c) = chaos::pg_client(&admin).await {
                     let _ = c
-                        .batch_execute(&format!(
-                            "DROP DATABASE IF EXISTS \"{role}\" WITH (FORCE); \
-                             DROP ROLE IF EXISTS \"{role}\";"
-                        ))
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{role}\" WITH (FORCE)"))
+                        .await;
+                    let _ = c
+                        .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
                         .await;
                 }
             })
@@ -483,13 +510,21 @@ async fn secrets_never_appear_in_logs_errors_or_health() {
         role: unique("rel_secret_"),
         password: format!("Db-{}-Pw", unique("s3cr3t")),
     };
+    // Two statements: CREATE DATABASE cannot run inside an implicit transaction.
     client
         .batch_execute(&format!(
-            "CREATE ROLE \"{0}\" LOGIN PASSWORD '{1}'; CREATE DATABASE \"{0}\" OWNER \"{0}\";",
+            "CREATE ROLE \"{}\" LOGIN PASSWORD '{}'",
             guard.role, guard.password
         ))
         .await
-        .expect("create role and database");
+        .expect("create role");
+    client
+        .batch_execute(&format!(
+            "CREATE DATABASE \"{0}\" OWNER \"{0}\"",
+            guard.role
+        ))
+        .await
+        .expect("create database");
     let url = guard.url();
     chaos::migrate(&url).expect("migrate as the new role");
     let app = TestApp::spawn(
@@ -550,14 +585,20 @@ async fn secrets_never_appear_in_logs_errors_or_health() {
     assert_eq!(r.status, 503, "{}", r.text());
     bodies.push(r.text());
     let r = app
-        .post("/api/v1/auth/token", &json!({"email": email, "password": user_password}))
+        .post(
+            "/api/v1/auth/token",
+            &json!({"email": email, "password": user_password}),
+        )
         .await;
     assert_eq!(r.status, 503, "{}", r.text());
     bodies.push(r.text());
     let r = app.get_auth(PROTECTED, &token).await;
     assert_eq!(r.status, 503, "{}", r.text());
     bodies.push(r.text());
-    assert!(app.wait_for_log("request failed").await, "the cause is logged");
+    assert!(
+        app.wait_for_log("request failed").await,
+        "the cause is logged"
+    );
 
     let logs = app.logs();
     let secrets = [
