@@ -7,7 +7,7 @@
 # The app runs on devhost with embedded SQLite in a temp dir; nothing shared is touched.
 # schemathesis is installed into the git-ignored venv .tools/venv on first use.
 #
-# Environment: FUZZ_MAX_EXAMPLES (per operation, default 100), FUZZ_MIN_CASES (1000),
+# Environment: FUZZ_MAX_EXAMPLES (per operation, default 150), FUZZ_MIN_CASES (1000),
 # FUZZ_WORKERS (2), FUZZ_SEED, FUZZ_CHECKS (default: the spec-conformance checks plus
 # not_a_server_error; `all` adds the heuristic ones), FUZZ_REPORT_DIR (default: a temp
 # dir, printed), FUZZ_SKIP_BUILD=1 (do not run `make build`).
@@ -19,7 +19,7 @@ case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
 DEVHOST="${DEVHOST_BIN:-$TARGET/release/devhost}"
 MIGRATOR="${MIGRATOR_BIN:-$TARGET/release/migrator}"
 VENV="$ROOT/.tools/venv"
-MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-100}"
+MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-150}"
 MIN_CASES="${FUZZ_MIN_CASES:-1000}"
 WORKERS="${FUZZ_WORKERS:-2}"
 CHECKS="${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}"

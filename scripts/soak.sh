@@ -11,7 +11,9 @@
 # Environment: SOAK_DURATION (s, default 300), SOAK_WARMUP (s, 60),
 # SOAK_CONNECTIONS (64), SOAK_THREADS (2), SOAK_THINK_MS (per-connection pause between
 # requests, default 5: keeps a shared 2-core machine usable), SOAK_USERS (16),
-# PG_BIN (PostgreSQL binaries), SOAK_KEEP=1 keeps the work dir.
+# SOAK_KV (redis: a private redis-server, as in production — the default; spin: the
+# SQLite-backed store of runtime-config.toml), PG_BIN (PostgreSQL binaries),
+# SOAK_KEEP=1 keeps the work dir.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,12 +47,15 @@ AS_PG=()
 if [ "$(id -u)" = 0 ]; then AS_PG=(runuser -u postgres --); chown postgres: "$WORK"; fi
 DEVHOST_PID=""
 SAMPLER_PID=""
+REDIS_PID=""
+KV="${SOAK_KV:-redis}"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 cleanup() {
   set +e
   [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
   if [ -n "$DEVHOST_PID" ]; then
     kill "$DEVHOST_PID" 2>/dev/null
     for _ in $(seq 1 50); do kill -0 "$DEVHOST_PID" 2>/dev/null || break; sleep 0.2; done
@@ -81,14 +86,25 @@ DB_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 
 # --- devhost --------------------------------------------------------------------------
 APP_PORT="$(free_port)"
+if [ "$KV" = redis ]; then
+  command -v redis-server >/dev/null || die "redis-server is not installed (or SOAK_KV=spin)"
+  REDIS_PORT="$(free_port)"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  KV_CONFIG="type = \"redis\"
+url = \"redis://127.0.0.1:$REDIS_PORT\""
+else
+  KV_CONFIG="type = \"spin\"
+path = \"$WORK/kv.db\""
+fi
 cat >"$WORK/runtime-config.toml" <<EOF
 [sqlite_database.default]
 type = "spin"
 path = "$WORK/app.db"
 
 [key_value_store.default]
-type = "spin"
-path = "$WORK/kv.db"
+$KV_CONFIG
 EOF
 (
   cd "$WORK"
@@ -247,7 +263,7 @@ SAMPLES="$WORK/samples.tsv"
 ) &
 SAMPLER_PID=$!
 
-echo "soak: $CONNS connections, $THREADS threads, ${DURATION}s (warm-up ${WARMUP}s), think ${THINK_MS} ms, app $BASE, PostgreSQL :$PGPORT"
+echo "soak: $CONNS connections, $THREADS threads, ${DURATION}s (warm-up ${WARMUP}s), think ${THINK_MS} ms, app $BASE, PostgreSQL :$PGPORT, key-value $KV"
 RESULT="$WORK/result.txt"
 SOAK_USERS_FILE="$USERS_FILE" SOAK_RESULT_FILE="$RESULT" SOAK_THINK_MS="$THINK_MS" \
   timeout $((DURATION + 60)) wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" --timeout 10s \
