@@ -93,7 +93,7 @@ ARGS=(run "$BASE/openapi.json" --url "$BASE"
   --workers "$WORKERS"
   --request-timeout 10
   --suppress-health-check all
-  --report junit,ndjson --report-dir "$REPORT_DIR")
+  --report "junit,ndjson" --report-dir "$REPORT_DIR")
 [ -n "${FUZZ_SEED:-}" ] && ARGS+=(--seed "$FUZZ_SEED")
 
 echo "fuzz: st ${ARGS[*]/$TOKEN/<token>}"

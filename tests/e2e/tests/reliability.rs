@@ -95,7 +95,7 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
             let mut i = 0u32;
             while !stop.load(Ordering::Relaxed) && t0.elapsed() < Duration::from_secs(45) {
                 i += 1;
-                let rec = if i % 6 == 0 {
+                let rec = if i.is_multiple_of(6) {
                     let name = unique("w");
                     let rb = app.request(Method::POST, "/api/v1/users/").json(&json!({
                         "username": name, "email": format!("{name}@example.com"),
@@ -361,8 +361,8 @@ async fn connections_beyond_the_pg_pool_wait_or_get_503() {
     };
     let t0 = Instant::now();
     let mut futs = vec![];
-    for i in 0..300 {
-        let rb = if i % 3 == 0 {
+    for i in 0..300u32 {
+        let rb = if i.is_multiple_of(3) {
             client
                 .post(app.url("/api/v1/cars/"))
                 .bearer_auth(&u.token)

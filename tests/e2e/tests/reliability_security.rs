@@ -416,10 +416,10 @@ async fn login_timing_does_not_reveal_whether_the_email_exists() {
             }
         };
         let (mut known, mut missing) = (vec![], vec![]);
-        for round in 0..5 {
+        for round in 0..5u32 {
             for u in &users {
                 // Alternate which goes first so drift hits both alike.
-                if round % 2 == 0 {
+                if round.is_multiple_of(2) {
                     known.push(time(u.email.clone()).await);
                     missing.push(time(unique_email()).await);
                 } else {
