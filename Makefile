@@ -57,9 +57,10 @@ up: build .secrets/jwt_secret_key migrate
 	  exec $(TARGET_DIR)/release/devhost up --runtime-config-file runtime-config.toml --listen "$(SPIN_HTTP_LISTEN_ADDR)"; \
 	fi
 
-# Release profile throughout: the end-to-end tests run the release devhost, and the
-# crates they share are then compiled once.
-test: build wasm-probe test-rust check-deploy
+# Release profile throughout. `cargo test --workspace` also builds the devhost and
+# migrator binaries (their own integration tests need them), with the same feature set
+# as the tests, so wasmtime is compiled once; the end-to-end tests then run that devhost.
+test: wasm wasm-probe test-rust check-deploy
 
 wasm-probe: wasm-target
 	$(CARGO) build --target wasm32-wasip2 --profile wasm -p devhost-probe
