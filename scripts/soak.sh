@@ -3,7 +3,8 @@
 # against devhost on a PRIVATE PostgreSQL cluster (initdb into a temp dir, free port),
 # so the shared server at :5432 is never loaded. Targets (exit 1 when one is missed):
 #   - zero 5xx answers and zero connection errors (connect/read/write/timeout);
-#   - devhost memory stable: RSS at the end within 10 % of RSS at the end of warm-up;
+#   - devhost memory stable: median RSS of the last minute within 10 % of the median
+#     RSS of the first minute after warm-up;
 #   - PostgreSQL client connections never above the pool (64) — sampled from
 #     pg_stat_activity every 5 s.
 # Run with `make soak` (builds first) or `bash scripts/soak.sh` after `make build`.
@@ -37,7 +38,7 @@ command -v curl >/dev/null || die "curl is not installed"
 command -v psql >/dev/null || die "psql is not installed"
 
 if [ -z "${PG_BIN:-}" ]; then
-  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+  PG_BIN="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -1 || true)"
   [ -n "$PG_BIN" ] || PG_BIN="$(pg_config --bindir 2>/dev/null || true)"
 fi
 [ -x "$PG_BIN/initdb" ] || die "no initdb (set PG_BIN)"
@@ -283,11 +284,17 @@ samples = [tuple(int(x) for x in l.split("\t")) for l in open(sys.argv[2]) if l.
 warmup, pool, alive = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
 f = lambda k: float(res[k])
 after = [s for s in samples if s[0] >= warmup and s[1] > 0]
-rss0 = after[0][1] if after else 0
-tail = after[-3:] if after else []
-rss_end = sum(s[1] for s in tail) / len(tail) if tail else 0
+# RSS moves with the number of live instances, so single samples are noisy: compare the
+# median of the first minute after warm-up with the median of the last minute.
+med = lambda xs: sorted(xs)[len(xs) // 2] if xs else 0
+end_t = after[-1][0] if after else 0
+rss0 = med([s[1] for s in after if s[0] < warmup + 60])
+rss_end = med([s[1] for s in after if s[0] > end_t - 60])
 rss_max = max((s[1] for s in after), default=0)
 growth = (rss_end - rss0) / rss0 * 100 if rss0 else float("nan")
+minutes = {}
+for s in samples:
+    minutes.setdefault(s[0] // 60, []).append(s[1])
 conns = [s[2] for s in samples if s[2] >= 0]
 print()
 print("== soak figures ==")
@@ -296,8 +303,9 @@ print(f"requests         {int(f('requests'))} in {f('duration_s'):.0f} s = {f('r
 print(f"answers          2xx {res['c2xx']}, 4xx {res['c4xx']}, 5xx {res['c5xx']}, other {res['cother']}")
 print(f"socket errors    connect {res['err_connect']}, read {res['err_read']}, write {res['err_write']}, timeout {res['err_timeout']}")
 print(f"latency (ms)     p50 {f('p50_ms'):.1f}, p90 {f('p90_ms'):.1f}, p99 {f('p99_ms'):.1f}, max {f('max_ms'):.1f}")
-print(f"devhost RSS      {rss0/1024:.1f} MiB after warm-up -> {rss_end/1024:.1f} MiB at the end "
-      f"({growth:+.1f} %), max {rss_max/1024:.1f} MiB; samples {len(samples)}")
+print(f"devhost RSS      median {rss0/1024:.1f} MiB in the minute after warm-up -> {rss_end/1024:.1f} MiB "
+      f"in the last minute ({growth:+.1f} %), max {rss_max/1024:.1f} MiB; samples {len(samples)}")
+print("RSS by minute    " + ", ".join(f"{m}: {med(v)/1024:.1f}" for m, v in sorted(minutes.items())) + " MiB (median)")
 print(f"PostgreSQL conns max {max(conns, default=-1)} (pool {pool}); samples: {' '.join(str(c) for c in conns)}")
 print(open(sys.argv[6]).read().strip())
 fail = []
