@@ -98,7 +98,7 @@ ARGS=(run "$BASE/openapi.json" --url "$BASE"
 
 echo "fuzz: st ${ARGS[*]/$TOKEN/<token>}"
 set +e
-timeout 1500 "$ST" "${ARGS[@]}" 2>&1 | tee "$WORK/st.out"
+(cd "$WORK" && timeout 1500 "$ST" "${ARGS[@]}") 2>&1 | tee "$WORK/st.out"
 st_rc=${PIPESTATUS[0]}
 set -e
 
