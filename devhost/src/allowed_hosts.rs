@@ -87,7 +87,7 @@ impl AllowedHosts {
             let host = match host {
                 "*" => HostPattern::Any,
                 h if h.starts_with("*.") => HostPattern::Suffix(h[1..].to_ascii_lowercase()),
-                h if h.is_empty() => bail!("allowed_outbound_hosts entry {entry:?} has no host"),
+                "" => bail!("allowed_outbound_hosts entry {entry:?} has no host"),
                 h => HostPattern::Exact(h.to_ascii_lowercase()),
             };
             let port = match port {

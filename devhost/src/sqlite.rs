@@ -76,11 +76,7 @@ fn execute(
 ) -> Result<QueryResult, v3::Error> {
     let io = |e: rusqlite::Error| v3::Error::Io(e.to_string());
     let mut stmt = conn.prepare_cached(statement).map_err(io)?;
-    let columns: Vec<String> = stmt
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
     let params = params.into_iter().map(|v| match v {
         Value::Integer(i) => SqlValue::Integer(i),
         Value::Real(r) => SqlValue::Real(r),
