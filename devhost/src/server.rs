@@ -24,6 +24,9 @@ use crate::routing::{Router, spin_headers};
 use crate::state::{ComponentCtx, HostState, Services};
 
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request may take until its response head is ready (reading the body
+/// included); slow-body clients are cut off here.
+const RESPONSE_DEADLINE: Duration = Duration::from_secs(30);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub struct LoadedComponent {
@@ -177,7 +180,21 @@ impl App {
             }
             result.is_ok()
         });
-        match rx.await {
+        // A client that trickles its body (or a guest that never answers) must not hold
+        // an instance forever: past the deadline the guest is dropped and the client
+        // told so.
+        let rx = match tokio::time::timeout(RESPONSE_DEADLINE, rx).await {
+            Ok(rx) => rx,
+            Err(_) => {
+                task.abort();
+                eprintln!(
+                    "devhost: component {id:?} gave no response within {}s; request cut off",
+                    RESPONSE_DEADLINE.as_secs()
+                );
+                return Err(StatusCode::REQUEST_TIMEOUT);
+            }
+        };
+        match rx {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(code)) => {
                 eprintln!("devhost: component {id:?} answered with error code {code:?}");

@@ -42,6 +42,19 @@ pub fn schemas() -> Map<String, Value> {
     add::<NewCar>(&mut schemas);
     add::<CarChanges>(&mut schemas);
     add::<domain::FieldError>(&mut schemas);
+    // `loc` mixes names and offsets and `input` is whatever the client sent; JSON
+    // values of any type, which the derive cannot express from `serde_json::Value`.
+    if let Some(properties) = schemas
+        .get_mut("ValidationError")
+        .and_then(|s| s.get_mut("properties"))
+    {
+        properties["loc"] = json!({
+            "type": "array",
+            "items": { "anyOf": [{ "type": "string" }, { "type": "integer" }] }
+        });
+        properties["input"] = json!({});
+        properties["ctx"] = json!({ "type": "object" });
+    }
     schemas.insert(
         "HTTPError".into(),
         json!({
@@ -292,6 +305,9 @@ mod tests {
             );
         }
         assert_eq!(doc["openapi"], "3.1.0");
+        let error = &doc["components"]["schemas"]["ValidationError"]["properties"];
+        assert_eq!(error["input"], json!({}));
+        assert_eq!(error["loc"]["items"]["anyOf"][1]["type"], "integer");
         let car = &doc["components"]["schemas"]["Car"]["properties"];
         assert_eq!(car["price"]["type"], "string");
         assert!(car["brand"].is_object());
