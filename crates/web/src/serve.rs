@@ -131,8 +131,12 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
     to_spin(response)
 }
 
+/// How much of an oversized body is read (and dropped) so the client sees the 413.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
 /// Reads the request head and at most `MAX_BODY_BYTES` of its body; the flag says the
-/// body was larger (the rest is never read, so never buffered).
+/// body was larger. An oversized body is never buffered: one whose declared length is
+/// at most `DRAIN_LIMIT` is read and dropped, anything else is not read further.
 async fn read_request(incoming: IncomingRequest) -> (HttpRequest, bool) {
     let method = incoming.method().to_string();
     let path_and_query = incoming.path_with_query().unwrap_or_else(|| "/".into());
@@ -167,14 +171,26 @@ async fn read_request(incoming: IncomingRequest) -> (HttpRequest, bool) {
     let declared = request
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return (request, true);
     }
     let mut stream = incoming.into_body_stream();
+    let too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    let mut drained = 0usize;
     while let Some(chunk) = stream.next().await {
         match chunk {
+            Ok(bytes) if too_large => {
+                // A declared length we will refuse: read and drop what the client is
+                // still sending (at most DRAIN_LIMIT), so it gets our 413 instead of a
+                // reset connection.
+                drained += bytes.len();
+                if drained > DRAIN_LIMIT {
+                    break;
+                }
+            }
             Ok(bytes) => {
                 if request.body.len() + bytes.len() > MAX_BODY_BYTES {
+                    // A body of unknown length may never end: answer at once.
                     return (request, true);
                 }
                 request.body.extend_from_slice(&bytes);
@@ -183,7 +199,7 @@ async fn read_request(incoming: IncomingRequest) -> (HttpRequest, bool) {
             Err(_) => break,
         }
     }
-    (request, false)
+    (request, too_large)
 }
 
 /// The caller's `X-Request-Id` when it is a sane token, else a fresh random one.

@@ -132,11 +132,13 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pg = Arc::new(pg);
     let p = pg.clone();
+    // The outage starts when the stop is issued: requests failing while pg_ctl is still
+    // shutting the server down belong to it.
+    let t_down = t0.elapsed();
     tokio::task::spawn_blocking(move || p.stop_immediate())
         .await
         .unwrap()
         .expect("pg_ctl stop");
-    let t_down = t0.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let t_restart = t0.elapsed();
     let p = pg.clone();
