@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 use storage::{Db, DbError, LATEST_MIGRATION};
-use web::config::variable;
 use web::kv::Kv;
 use web::views::{Health, HealthDetailed};
 use web::{Ctx, HandlerResult, HttpResponse, Route, api};
@@ -41,7 +40,7 @@ fn liveness(_: &Ctx) -> HandlerResult {
 /// never carry the connection string.
 fn readiness(_: &Ctx) -> HandlerResult {
     let started = Instant::now();
-    let url = variable("database_url").unwrap_or_else(|| "sqlite://default".into());
+    let url = web::config::database_url();
     let (database, applied) = match Db::open(&url).and_then(|db| {
         db.query_one("SELECT 1", &[])?;
         let latency = started.elapsed();

@@ -102,12 +102,6 @@ impl fmt::Display for DbError {
 
 impl std::error::Error for DbError {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Postgres,
-    Sqlite,
-}
-
 enum Connection {
     Postgres(pg4::Connection),
     Sqlite(sqlite3::Connection),
@@ -149,13 +143,6 @@ impl Db {
             connection,
             queries: Counter::new(0),
         })
-    }
-
-    pub fn dialect(&self) -> Dialect {
-        match self.connection {
-            Connection::Postgres(_) => Dialect::Postgres,
-            Connection::Sqlite(_) => Dialect::Sqlite,
-        }
     }
 
     /// How many statements this connection ran (for the `database_queries_total` metric).
@@ -343,15 +330,6 @@ impl Row {
             }
             Cell::Int(cents) => Ok(Price::from_cents(*cents)),
             _ => Err(self.mismatch(index, "price")),
-        }
-    }
-
-    /// A float column (only used for diagnostics such as latency checks).
-    pub fn f64(&self, index: usize) -> Result<f64, DbError> {
-        match self.cell(index)? {
-            Cell::Real(v) => Ok(*v),
-            Cell::Int(v) => Ok(*v as f64),
-            _ => Err(self.mismatch(index, "float")),
         }
     }
 }

@@ -7,6 +7,11 @@ pub fn variable(name: &str) -> Option<String> {
     spin_sdk::variables::get(name).ok()
 }
 
+/// `database_url`, defaulting to Spin's embedded SQLite database as spin.toml does.
+pub fn database_url() -> String {
+    variable("database_url").unwrap_or_else(|| "sqlite://default".into())
+}
+
 /// Settings every component applies to every request.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -6,7 +6,7 @@ use domain::query::Query;
 use storage::Db;
 
 use crate::ApiError;
-use crate::config::{Settings, variable};
+use crate::config::{Settings, database_url};
 use crate::http::HttpRequest;
 use crate::router::Params;
 
@@ -44,7 +44,7 @@ impl<'a> Ctx<'a> {
         if let Some(db) = self.db.get() {
             return Ok(db);
         }
-        let url = variable("database_url").unwrap_or_else(|| "sqlite://default".into());
+        let url = database_url();
         let db = Db::open(&url)?;
         Ok(self.db.get_or_init(|| db))
     }
