@@ -19,6 +19,17 @@ ap.add_argument("--dry-run", action="store_true", help="print only; write nothin
 ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
 args = ap.parse_args()
 
+
+def sql_statements(name):
+    """Statements in bench/sql/<name>.sql: lines that are neither comments nor pgbench
+    meta-commands (each statement there is on one line)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sql", f"{name}.sql")
+    try:
+        with open(path) as f:
+            return sum(1 for line in f if line.strip() and not line.lstrip().startswith(("--", "\\")))
+    except OSError:
+        return "?"
+
 rows = [json.loads(line) for line in open(args.results) if line.strip()]
 env = next((r for r in rows if r["kind"] == "env"), {})
 env_end = next((r for r in rows if r["kind"] == "env_end"), {})
@@ -129,7 +140,7 @@ if db:
     out("")
     out("| scenario | statements | pgbench tx/s | avg latency ms | failed |")
     out("|---|---:|---:|---:|---:|")
-    counts = {"S2": 2, "S3": 2, "S4": 1, "S5": 4}
+    counts = {name: sql_statements(name) for name in db}
     for name, d in sorted(db.items()):
         out(f"| {name} | {counts.get(name, '?')} | {d['tps']:,.0f} | {d['latency_ms']:.2f} | {d['failed']} |")
 

@@ -1,3 +1,2 @@
--- GET /api/v1/cars/?limit=20&fuel_type=flex: authenticate, then one page of the caller's flex cars.
-SELECT 1 FROM users WHERE id = :uid;
+-- GET /api/v1/cars/?limit=20&fuel_type=flex: one page of the caller's flex cars; a non-empty page proves the caller exists (one statement).
 SELECT c.id, c.model, c.factory_year, c.model_year, c.color, c.plate, c.fuel_type, c.transmission, c.price, c.description, c.is_available, c.brand_id, c.owner_id, c.created_at, c.updated_at, b.id, b.name, b.description, b.is_active, b.created_at, b.updated_at, u.id, u.username, u.email, u.created_at, u.updated_at FROM cars c JOIN brands b ON b.id = c.brand_id JOIN users u ON u.id = c.owner_id WHERE c.owner_id = :uid AND c.fuel_type = :fuel ORDER BY c.id LIMIT :lim OFFSET :off;

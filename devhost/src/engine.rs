@@ -7,18 +7,28 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Concurrent component instances (requests being served) across the app.
 pub const MAX_INSTANCES: u32 = 256;
 /// Per-instance linear memory cap: the app hashes passwords with Argon2
 /// (19 MiB) and needs headroom for its own heap and buffers.
 pub const MAX_MEMORY_BYTES: usize = 128 << 20;
+/// Linear memory a freed instance slot keeps mapped and resets with `memset` rather
+/// than `madvise`: a request of this app touches about a megabyte (its stack, heap and
+/// data), and pages kept resident spare the next request one page fault each. Larger
+/// memories (Argon2's 19 MiB) are reset by the kernel beyond this size as before.
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
 fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // `DEVHOST_PERFMAP=1` writes /tmp/perf-<pid>.map, so `perf report` names the
+    // guests' functions (see docs/performance.md, "Profiling").
+    if std::env::var_os("DEVHOST_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 
@@ -36,7 +46,12 @@ pub fn build_engine() -> Result<Engine> {
         .max_tables_per_component(16)
         .total_tables(MAX_INSTANCES * 8)
         .total_stacks(MAX_INSTANCES)
-        .max_memory_size(MAX_MEMORY_BYTES);
+        .max_memory_size(MAX_MEMORY_BYTES)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(64 << 10)
+        // Where the kernel has PAGEMAP_SCAN (Linux 6.7+), only the pages a request
+        // dirtied are reset.
+        .pagemap_scan(Enabled::Auto);
     let mut config = base_config();
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&config) {

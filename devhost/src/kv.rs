@@ -134,6 +134,27 @@ impl KvStore {
     }
 }
 
+/// Checkpoints the write-ahead log of `path` once a second from a thread with its own
+/// connection (`PASSIVE`: writers are never blocked). False if that connection cannot
+/// be opened, in which case SQLite's automatic checkpoints stay on.
+fn spawn_checkpointer(path: &std::path::Path) -> bool {
+    let Ok(conn) = rusqlite::Connection::open(path) else {
+        return false;
+    };
+    let _ = conn.busy_timeout(Duration::from_secs(5));
+    std::thread::Builder::new()
+        .name("kv-checkpoint".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    eprintln!("devhost: key-value checkpoint failed: {e}");
+                }
+            }
+        })
+        .is_ok()
+}
+
 fn open_sqlite(location: &SqliteLocation) -> Result<rusqlite::Connection, KvError> {
     let conn = match location {
         SqliteLocation::Memory => rusqlite::Connection::open_in_memory(),
@@ -149,11 +170,17 @@ fn open_sqlite(location: &SqliteLocation) -> Result<rusqlite::Connection, KvErro
     // Every request increments counters here: a write-ahead log with NORMAL sync keeps
     // a commit at microseconds instead of an fsync (milliseconds) while staying
     // crash-safe; without it the store serialises the whole server behind the disk.
-    if matches!(location, SqliteLocation::File(_)) {
+    if let SqliteLocation::File(path) = location {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(other)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(other)?;
+        // The only fsyncs left are the checkpoints that copy the log back into the
+        // database; a background thread runs them, so no request ever waits on the disk.
+        if spawn_checkpointer(path) {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)
+                .map_err(other)?;
+        }
     }
     conn.execute(
         "CREATE TABLE IF NOT EXISTS spin_key_value (
@@ -195,12 +222,13 @@ fn sqlite_set(
         .map_err(other)
 }
 
+/// SQLite operations run on the calling worker thread: one takes microseconds (WAL, no
+/// fsync: see `open_sqlite`), less than handing it to a blocking thread with
+/// `block_in_place` would cost, and the connection's mutex is held only for that long.
 impl Bucket {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         match self.store.conn().await? {
-            Conn::Sqlite(c) => {
-                tokio::task::block_in_place(|| sqlite_get(&lock(&c), &self.name, key))
-            }
+            Conn::Sqlite(c) => sqlite_get(&lock(&c), &self.name, key),
             Conn::Redis(mut c) => redis::cmd("GET")
                 .arg(key)
                 .query_async::<Option<Vec<u8>>>(&mut c)
@@ -211,9 +239,7 @@ impl Bucket {
 
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
         match self.store.conn().await? {
-            Conn::Sqlite(c) => {
-                tokio::task::block_in_place(|| sqlite_set(&lock(&c), &self.name, key, value))
-            }
+            Conn::Sqlite(c) => sqlite_set(&lock(&c), &self.name, key, value),
             Conn::Redis(mut c) => redis::cmd("SET")
                 .arg(key)
                 .arg(value)
@@ -225,13 +251,11 @@ impl Bucket {
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
         match self.store.conn().await? {
-            Conn::Sqlite(c) => tokio::task::block_in_place(|| {
-                lock(&c)
-                    .prepare_cached(SQL_DELETE)
-                    .and_then(|mut s| s.execute([&self.name, key]))
-                    .map(drop)
-                    .map_err(other)
-            }),
+            Conn::Sqlite(c) => lock(&c)
+                .prepare_cached(SQL_DELETE)
+                .and_then(|mut s| s.execute([&self.name, key]))
+                .map(drop)
+                .map_err(other),
             Conn::Redis(mut c) => redis::cmd("DEL")
                 .arg(key)
                 .query_async::<()>(&mut c)
@@ -242,12 +266,10 @@ impl Bucket {
 
     async fn exists(&self, key: &str) -> Result<bool, KvError> {
         match self.store.conn().await? {
-            Conn::Sqlite(c) => tokio::task::block_in_place(|| {
-                lock(&c)
-                    .prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2")
-                    .and_then(|mut s| s.exists([&self.name, key]))
-                    .map_err(other)
-            }),
+            Conn::Sqlite(c) => lock(&c)
+                .prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2")
+                .and_then(|mut s| s.exists([&self.name, key]))
+                .map_err(other),
             Conn::Redis(mut c) => redis::cmd("EXISTS")
                 .arg(key)
                 .query_async::<bool>(&mut c)
@@ -258,14 +280,14 @@ impl Bucket {
 
     async fn keys(&self) -> Result<Vec<String>, KvError> {
         match self.store.conn().await? {
-            Conn::Sqlite(c) => tokio::task::block_in_place(|| {
+            Conn::Sqlite(c) => {
                 let c = lock(&c);
                 let mut s = c
                     .prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")
                     .map_err(other)?;
                 let rows = s.query_map([&self.name], |r| r.get(0)).map_err(other)?;
                 rows.collect::<Result<Vec<String>, _>>().map_err(other)
-            }),
+            }
             Conn::Redis(mut c) => redis::cmd("KEYS")
                 .arg("*")
                 .query_async::<Vec<String>>(&mut c)
@@ -278,7 +300,7 @@ impl Bucket {
     /// or Redis `INCRBY`.
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
         match self.store.conn().await? {
-            Conn::Sqlite(c) => tokio::task::block_in_place(|| {
+            Conn::Sqlite(c) => {
                 let mut c = lock(&c);
                 let tx = c.transaction().map_err(other)?;
                 let current = match sqlite_get(&tx, &self.name, key)? {
@@ -296,7 +318,7 @@ impl Bucket {
                 sqlite_set(&tx, &self.name, key, &new.to_le_bytes())?;
                 tx.commit().map_err(other)?;
                 Ok(new)
-            }),
+            }
             Conn::Redis(mut c) => redis::cmd("INCRBY")
                 .arg(key)
                 .arg(delta)
@@ -314,7 +336,7 @@ impl Bucket {
         value: &[u8],
     ) -> Result<bool, KvError> {
         match self.store.conn().await? {
-            Conn::Sqlite(c) => tokio::task::block_in_place(|| {
+            Conn::Sqlite(c) => {
                 let mut c = lock(&c);
                 let tx = c.transaction().map_err(other)?;
                 let current = sqlite_get(&tx, &self.name, key)?;
@@ -324,7 +346,7 @@ impl Bucket {
                 sqlite_set(&tx, &self.name, key, value)?;
                 tx.commit().map_err(other)?;
                 Ok(true)
-            }),
+            }
             Conn::Redis(mut c) => {
                 // One script, so the check and the write are atomic on the server.
                 const SCRIPT: &str = "local cur = redis.call('GET', KEYS[1])

@@ -41,6 +41,8 @@ OPTIONS:
         --state-dir <DIR>              state directory [default: .spin next to the manifest]
         --cache-dir <DIR>              compiled-component cache
                                        [default: $XDG_CACHE_HOME/devhost or ~/.cache/devhost]
+        --access-log                   print a line per request on stderr (method, path,
+                                       status, time); off by default, like Spin
     -h, --help                         print this help
 ";
 
@@ -51,6 +53,7 @@ struct UpArgs {
     runtime_config: Option<PathBuf>,
     state_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
+    access_log: bool,
 }
 
 enum Command {
@@ -75,6 +78,10 @@ fn parse_args(args: &[String]) -> Result<Command> {
         };
         if matches!(flag, "-h" | "--help") {
             return Ok(Command::Help);
+        }
+        if flag == "--access-log" && inline.is_none() {
+            up.access_log = true;
+            continue;
         }
         let mut value = || -> Result<String> {
             inline
@@ -252,6 +259,7 @@ fn run(up: UpArgs) -> Result<()> {
             router: routing::Router::new(&triggers),
             components,
             services,
+            access_log: up.access_log,
         });
         server::print_routes(&app, local);
         eprintln!(

@@ -33,6 +33,66 @@ pub struct PgConnection {
     client: deadpool_postgres::Object,
 }
 
+/// Named statements kept per pooled connection; past this many the cache is emptied, so
+/// a guest that builds many distinct SQL texts cannot grow the server's memory.
+const STATEMENT_CACHE_LIMIT: usize = 256;
+
+impl PgConnection {
+    /// The statement, prepared once per pooled connection. Executing a named statement
+    /// is one round trip, where `Client::query(&str, ..)` (and Spin) prepares an unnamed
+    /// one first on every call: two. Parameter types are still the server's inference,
+    /// so conversions succeed and fail exactly as they would unprepared.
+    async fn prepared(
+        &self,
+        sql: &str,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        let cache = &self.client.statement_cache;
+        if cache.size() >= STATEMENT_CACHE_LIMIT {
+            cache.clear();
+        }
+        self.client.prepare_cached(sql).await
+    }
+
+    /// Runs `sql`; a cached statement the server no longer accepts (the schema changed
+    /// under it: "cached plan must not change result type") is prepared afresh once.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let statement = self.prepared(sql).await?;
+        match self.client.query(&statement, params).await {
+            Err(e) if is_stale_plan(&e) => {
+                self.client.statement_cache.remove(sql, &[]);
+                let statement = self.prepared(sql).await?;
+                self.client.query(&statement, params).await
+            }
+            other => other,
+        }
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        let statement = self.prepared(sql).await?;
+        match self.client.execute(&statement, params).await {
+            Err(e) if is_stale_plan(&e) => {
+                self.client.statement_cache.remove(sql, &[]);
+                let statement = self.prepared(sql).await?;
+                self.client.execute(&statement, params).await
+            }
+            other => other,
+        }
+    }
+}
+
+fn is_stale_plan(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
+        || e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME)
+}
+
 /// Pools shared by every instance of every component, keyed by address.
 #[derive(Default)]
 pub struct PgPools {
@@ -194,7 +254,7 @@ impl v4::HostConnection for HostState {
             Err(e) => return Ok(Err(v4::Error::BadParameter(error_chain_text(&e)))),
         };
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|b| b.as_ref() as _).collect();
-        let rows = match conn.client.query(&statement, &refs).await {
+        let rows = match conn.query(&statement, &refs).await {
             Ok(r) => r,
             Err(e) => return Ok(Err(query_failed(e))),
         };
@@ -242,11 +302,7 @@ impl v4::HostConnection for HostState {
             Err(e) => return Ok(Err(v4::Error::ValueConversionFailed(error_chain_text(&e)))),
         };
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|b| b.as_ref() as _).collect();
-        Ok(conn
-            .client
-            .execute(&statement, &refs)
-            .await
-            .map_err(query_failed))
+        Ok(conn.execute(&statement, &refs).await.map_err(query_failed))
     }
 
     async fn drop(

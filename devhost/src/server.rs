@@ -38,6 +38,9 @@ pub struct App {
     pub router: Router,
     pub components: HashMap<String, LoadedComponent>,
     pub services: Arc<Services>,
+    /// A line per request on stderr (`--access-log`); a write per request otherwise
+    /// saved on the hot path.
+    pub access_log: bool,
 }
 
 fn empty(status: StatusCode) -> Response<HyperOutgoingBody> {
@@ -53,6 +56,9 @@ impl App {
         client: SocketAddr,
         local: SocketAddr,
     ) -> Response<HyperOutgoingBody> {
+        if !self.access_log {
+            return self.dispatch(req, client, local).await;
+        }
         let start = Instant::now();
         let method = req.method().clone();
         // Path only: query strings may carry secrets.

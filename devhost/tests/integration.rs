@@ -890,6 +890,35 @@ fn postgres_round_trips() {
     assert_eq!(res[3], json!({"columns": [], "rows": []}));
 }
 
+/// Statements are prepared once per pooled connection; a cached one must never serve a
+/// stale shape: after `ALTER TABLE` the same text sees the new column, and after the
+/// guest drops every prepared statement (`DEALLOCATE ALL`) the text still runs.
+#[test]
+fn postgres_statement_cache_follows_schema_changes() {
+    let Some(db) = TestDb::create() else { return };
+    let (_app, dh) = start_probe(&[], &[]);
+    let r = pg(
+        &dh,
+        &db,
+        json!([
+            {"op": "execute", "sql": "CREATE TABLE c (a INT4)"},
+            {"op": "execute", "sql": "INSERT INTO c VALUES ($1)", "params": [["int4", 7]]},
+            {"op": "query", "sql": "SELECT * FROM c"},
+            {"op": "execute", "sql": "ALTER TABLE c ADD COLUMN b TEXT DEFAULT 'x'"},
+            {"op": "query", "sql": "SELECT * FROM c"},
+            {"op": "execute", "sql": "DEALLOCATE ALL"},
+            {"op": "query", "sql": "SELECT * FROM c"},
+            {"op": "execute", "sql": "INSERT INTO c VALUES ($1)", "params": [["int4", 8]]},
+        ]),
+    );
+    let res = &r["results"];
+    assert_eq!(res[2]["rows"], json!([["DbValue::Int32(7)"]]), "{r}");
+    let two_columns = json!([["DbValue::Int32(7)", "DbValue::Str(\"x\")"]]);
+    assert_eq!(res[4]["rows"], two_columns, "{r}");
+    assert_eq!(res[6]["rows"], two_columns, "{r}");
+    assert_eq!(res[7], json!({"affected": 1}), "{r}");
+}
+
 #[test]
 fn postgres_timestamptz_fails_like_spin() {
     let Some(db) = TestDb::create() else { return };

@@ -34,37 +34,47 @@ fn find_own(ctx: &Ctx, id: i64, caller: i64) -> Result<CarView, ApiError> {
     Ok(car)
 }
 
+/// Two statements on the happy path: the INSERT (whose foreign keys prove that the
+/// caller and the brand exist, and whose unique index guards the plate) and the read
+/// back with brand and owner. Only a refused INSERT costs a third, to tell a deleted
+/// caller (401) from a taken plate or unknown brand (400).
 pub fn create(ctx: &Ctx) -> HandlerResult {
-    let caller = ctx.authenticate()?;
+    let caller = ctx.authenticate_deferred()?;
     let car = NewCar::parse(ctx.body())?;
     let db = ctx.db()?;
-    check_plate_and_brand(db, Some(car.plate.as_str()), Some(car.brand_id), None)?;
     let now = Timestamp::now();
-    let row = db
-        .query_one(
-            "INSERT INTO cars (model, factory_year, model_year, color, plate, fuel_type, \
-             transmission, price, description, is_available, brand_id, owner_id, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
-            &[
-                car.model.as_str().into(),
-                car.factory_year.get().into(),
-                car.model_year.get().into(),
-                car.color.as_str().into(),
-                car.plate.as_str().into(),
-                car.fuel_type.as_str().into(),
-                car.transmission.as_str().into(),
-                car.price.into(),
-                car.description.as_ref().map(|d| d.as_str()).into(),
-                car.is_available.into(),
-                car.brand_id.into(),
-                caller.into(),
-                now.into(),
-            ],
-        )
-        .map_err(write_error)?;
-    let created =
-        find(db, row.i64(0)?)?.ok_or_else(|| ApiError::Internal("created car vanished".into()))?;
+    let inserted = db.query_one(
+        "INSERT INTO cars (model, factory_year, model_year, color, plate, fuel_type, \
+         transmission, price, description, is_available, brand_id, owner_id, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+        &[
+            car.model.as_str().into(),
+            car.factory_year.get().into(),
+            car.model_year.get().into(),
+            car.color.as_str().into(),
+            car.plate.as_str().into(),
+            car.fuel_type.as_str().into(),
+            car.transmission.as_str().into(),
+            car.price.into(),
+            car.description.as_ref().map(|d| d.as_str()).into(),
+            car.is_available.into(),
+            car.brand_id.into(),
+            caller.into(),
+            now.into(),
+        ],
+    );
+    let id = match inserted {
+        Ok(row) => row.i64(0)?,
+        Err(error) => {
+            // Authentication comes first in the contract's order of checks.
+            ctx.confirm_caller()?;
+            return Err(write_error(error));
+        }
+    };
+    // The owner_id foreign key held: the caller exists.
+    ctx.caller_exists();
+    let created = find(db, id)?.ok_or_else(|| ApiError::Internal("created car vanished".into()))?;
     Ok(HttpResponse::json(201, &created))
 }
 
@@ -240,7 +250,9 @@ fn check_plate_and_brand(
     Ok(())
 }
 
-/// A write lost a race: the plate was taken or the brand deleted in between.
+/// A refused write by a caller who exists: the plate is taken (the unique index is
+/// checked before the foreign keys, so the plate is reported first) or the brand does
+/// not exist.
 fn write_error(error: DbError) -> ApiError {
     match error {
         DbError::ForeignKeyViolation => ApiError::BadRequest(brands::NOT_FOUND),

@@ -852,6 +852,21 @@ both_backends!(a_deleted_users_token_is_refused_on_every_car_read, |app| {
     app.delete_auth(&format!("/api/v1/cars/{car_id}"), &other.token)
         .await
         .assert_error(401, "Could not validate credentials");
+    // Creating runs no check before its INSERT: the owner foreign key refuses the row,
+    // and the answer is still 401, before the taken plate, the unknown brand and the
+    // invalid body; nothing is stored.
+    let taken_plate = car["plate"].as_str().unwrap().to_string();
+    for body in [
+        car_body(brand_id, &unique_plate()),
+        car_body(brand_id, &taken_plate),
+        car_body(999_999, &unique_plate()),
+        json!({"model": ""}),
+    ] {
+        app.post_auth("/api/v1/cars/", &other.token, &body)
+            .await
+            .assert_error(401, "Could not validate credentials");
+    }
+    assert_eq!(app.count_rows("cars").await, 1);
     // The owner's car is untouched and still readable by the owner.
     let r = app
         .get_auth(&format!("/api/v1/cars/{car_id}"), &owner.token)
