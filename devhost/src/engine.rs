@@ -24,6 +24,10 @@ fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // Spin components use WASI 0.2 (no component-model async): without the runtime
+    // state for concurrent guests, every guest→host call skips the host-task
+    // bookkeeping wasmtime otherwise does.
+    config.concurrency_support(false);
     // `DEVHOST_PERFMAP=1` writes /tmp/perf-<pid>.map, so `perf report` names the
     // guests' functions (see docs/performance.md, "Profiling").
     if std::env::var_os("DEVHOST_PERFMAP").is_some_and(|v| v == "1") {
