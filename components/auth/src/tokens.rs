@@ -36,6 +36,8 @@ pub fn login(ctx: &Ctx) -> HandlerResult {
         return Err(ApiError::IncorrectLogin);
     };
     ctx.set_user(user_id);
+    // The users row was just read: no second lookup to prove the caller exists.
+    ctx.caller_exists();
     token_response(user_id, now)
 }
 
