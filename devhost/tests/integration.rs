@@ -430,7 +430,11 @@ fn variables_env_dotenv_and_templates() {
         ".env",
         "SPIN_VARIABLE_API_KEY=from-dotenv\nSPIN_VARIABLE_GREETING=dotenv-hi\n",
     );
-    let dh = Devhost::start(&app, &[], &[("SPIN_VARIABLE_GREETING", "env-hi")]);
+    let dh = Devhost::start(
+        &app,
+        &["--access-log"],
+        &[("SPIN_VARIABLE_GREETING", "env-hi")],
+    );
     // Environment wins over .env; templates mix text and references.
     assert_eq!(
         dh.get("/var?name=greeting"),
@@ -692,9 +696,29 @@ fn key_value_redis_store() {
     assert_eq!(r["results"][0], json!({"value": "3"}));
 }
 
+/// Like Spin, devhost prints no line per request unless asked (`--access-log`).
+#[test]
+fn access_log_is_opt_in() {
+    let (_app, dh) = start_probe(&[], &[]);
+    assert_eq!(dh.get("/static"), (200, "ok".to_string()));
+    let (_app2, logged) = start_probe(&["--access-log"], &[]);
+    assert_eq!(logged.get("/static"), (200, "ok".to_string()));
+    // The line is written after the response: give it a moment to arrive.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !logged.stderr().contains("GET /static 200") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        logged.stderr().contains("GET /static 200"),
+        "{}",
+        logged.stderr()
+    );
+    assert!(!dh.stderr().contains("GET /static"), "{}", dh.stderr());
+}
+
 #[test]
 fn trap_is_contained() {
-    let (_app, dh) = start_probe(&[], &[]);
+    let (_app, dh) = start_probe(&["--access-log"], &[]);
     let (s, body) = dh.get("/trap");
     assert_eq!((s, body.as_str()), (500, ""));
     assert_eq!(dh.get("/static"), (200, "ok".to_string()));
