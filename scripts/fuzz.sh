@@ -69,7 +69,8 @@ EOF
   SPIN_VARIABLE_DATABASE_URL="sqlite://default" \
   SPIN_VARIABLE_JWT_SECRET_KEY="fuzz-secret-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     exec "$DEVHOST" up --from "$ROOT/spin.toml" --listen "127.0.0.1:$PORT" \
-      --runtime-config-file "$WORK/runtime-config.toml" --state-dir "$WORK/.spin" >"$WORK/devhost.log" 2>&1
+      --runtime-config-file "$WORK/runtime-config.toml" --state-dir "$WORK/.spin" --access-log \
+      >"$WORK/devhost.log" 2>&1
 ) &
 DEVHOST_PID=$!
 BASE="http://127.0.0.1:$PORT"
@@ -105,11 +106,15 @@ set -e
 # How many cases were generated: from the summary line ("Test cases: N generated, …").
 cases="$(grep -Eo '[0-9]+ generated' "$WORK/st.out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)"
 fivexx="$(grep -c ' 5[0-9][0-9] ' "$WORK/devhost.log" || true)"
+# The 5xx count reads devhost's access lines (`--access-log`): none at all would make it
+# vacuous, so their absence is a failure too.
+logged="$(grep -cE '^[A-Z]+ /[^ ]* [0-9]{3} ' "$WORK/devhost.log" || true)"
 echo
 echo "== fuzz figures =="
-echo "schemathesis exit code $st_rc; generated cases: $cases (minimum $MIN_CASES); 5xx in devhost's request log: $fivexx"
+echo "schemathesis exit code $st_rc; generated cases: $cases (minimum $MIN_CASES); requests in devhost's access log: $logged, 5xx among them: $fivexx"
 echo "reports: $REPORT_DIR"
 [ "$cases" -ge "$MIN_CASES" ] || { echo "FUZZ FAILED: fewer than $MIN_CASES cases"; exit 1; }
+[ "$logged" -ge "$MIN_CASES" ] || { echo "FUZZ FAILED: devhost logged $logged requests (is --access-log on?)"; exit 1; }
 [ "$fivexx" = 0 ] || { echo "FUZZ FAILED: the app answered 5xx:"; grep ' 5[0-9][0-9] ' "$WORK/devhost.log" | head -20; exit 1; }
 [ "$st_rc" = 0 ] || { echo "FUZZ FAILED: schemathesis found failures (above)"; exit 1; }
 echo "FUZZ PASSED"
