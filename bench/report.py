@@ -135,14 +135,13 @@ if native:
 
 out("")
 if db:
-    out("DB ceilings: pgbench, 32 clients, `-M prepared`, each transaction the statements one request of "
+    out(f"DB ceilings: pgbench, {env.get('connections', 32)} clients, `-M prepared`, each transaction the statements one request of "
         "the scenario runs (`bench/sql/`), on the seeded data.")
     out("")
     out("| scenario | statements | pgbench tx/s | avg latency ms | failed |")
     out("|---|---:|---:|---:|---:|")
-    counts = {name: sql_statements(name) for name in db}
     for name, d in sorted(db.items()):
-        out(f"| {name} | {counts.get(name, '?')} | {d['tps']:,.0f} | {d['latency_ms']:.2f} | {d['failed']} |")
+        out(f"| {name} | {sql_statements(name)} | {d['tps']:,.0f} | {d['latency_ms']:.2f} | {d['failed']} |")
 
 out("")
 out("## Targets")

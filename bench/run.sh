@@ -146,10 +146,9 @@ log "building bench/argon2-native (release)"
 (cd bench/argon2-native && CARGO_TARGET_DIR=$ROOT/bench/tmp/argon2-target cargo build -q --release)
 native=$("$ROOT/bench/tmp/argon2-target/release/argon2-native")
 record "{\"kind\":\"argon2_native\",${native#\{}"
-for w in health auth cars; do
+for w in health auth cars bench_static; do
   record "{\"kind\":\"wasm\",\"component\":\"$w\",\"bytes\":$(stat -c %s "$TARGET_DIR/wasm32-wasip2/wasm/$w.wasm")}"
 done
-record "{\"kind\":\"wasm\",\"component\":\"bench_static\",\"bytes\":$(stat -c %s "$TARGET_DIR/wasm32-wasip2/wasm/bench_static.wasm")}"
 
 # --- runtime config and variables ----------------------------------------------------
 runtime_config() { # dir → path of a runtime config with its state in dir
@@ -265,11 +264,9 @@ EOF
   scenario S4 4 /api/v1/auth/token login.lua BENCH_EMAIL="$EMAIL" BENCH_PASSWORD="$PASSWORD"
   scenario S5 "$CONNS" /api/v1/cars/ car_create.lua BENCH_TOKEN="$TOKEN" BENCH_BRAND_ID="$BRAND"
   # One connection: latency without queueing (S4 there is ~ one Argon2id verification).
-  DURATION_SAVE=$DURATION WARMUP_SAVE=$WARMUP
-  DURATION=5 WARMUP=1
-  run_wrk "$host" "S1 c=1" 1 "$A/health_check" get.lua
-  run_wrk "$host" "S4 c=1" 1 "$A/api/v1/auth/token" login.lua BENCH_EMAIL="$EMAIL" BENCH_PASSWORD="$PASSWORD"
-  DURATION=$DURATION_SAVE WARMUP=$WARMUP_SAVE
+  # (bash keeps assignments in front of a function call local to that call)
+  DURATION=5 WARMUP=1 run_wrk "$host" "S1 c=1" 1 "$A/health_check" get.lua
+  DURATION=5 WARMUP=1 run_wrk "$host" "S4 c=1" 1 "$A/api/v1/auth/token" login.lua BENCH_EMAIL="$EMAIL" BENCH_PASSWORD="$PASSWORD"
   record "{\"kind\":\"log\",\"host\":\"$host\",\"app_log_lines\":$(wc -l <"$TMP/$host-app.log"),\"app_log_bytes\":$(stat -c %s "$TMP/$host-app.log")}"
   stop_host "$app_pid"
 done

@@ -156,9 +156,10 @@ pub fn update(ctx: &Ctx) -> HandlerResult {
     // Nothing is written before `find_own` proved the caller exists.
     let current = find_own(ctx, id, caller)?;
 
+    // A taken plate or an unknown brand is refused by the UPDATE itself (`write_error`),
+    // as for creation.
     let plate = changes.plate.filter(|p| p.as_str() != current.plate);
     let brand_id = changes.brand_id.filter(|b| *b != current.brand_id);
-    check_plate_and_brand(db, plate.as_ref().map(|p| p.as_str()), brand_id, Some(id))?;
 
     let mut update = Changes::default();
     if let Some(model) = changes.model.filter(|m| m.as_str() != current.model) {
@@ -219,35 +220,6 @@ pub fn delete(ctx: &Ctx) -> HandlerResult {
     find_own(ctx, id, caller)?;
     db.execute("DELETE FROM cars WHERE id = $1", &[id.into()])?;
     Ok(HttpResponse::no_content())
-}
-
-/// 400 when another car has the plate (checked first) or the brand does not exist; one
-/// round trip for both.
-fn check_plate_and_brand(
-    db: &Db,
-    plate: Option<&str>,
-    brand_id: Option<i64>,
-    except: Option<i64>,
-) -> Result<(), ApiError> {
-    if plate.is_none() && brand_id.is_none() {
-        return Ok(());
-    }
-    let row = db.query_one(
-        "SELECT (SELECT COUNT(*) FROM cars WHERE plate = $1 AND id <> $2), \
-                (SELECT COUNT(*) FROM brands WHERE id = $3)",
-        &[
-            plate.into(),
-            except.unwrap_or(0).into(),
-            brand_id.unwrap_or(0).into(),
-        ],
-    )?;
-    if plate.is_some() && row.i64(0)? > 0 {
-        return Err(ApiError::BadRequest(PLATE_TAKEN));
-    }
-    if brand_id.is_some() && row.i64(1)? == 0 {
-        return Err(ApiError::BadRequest(brands::NOT_FOUND));
-    }
-    Ok(())
 }
 
 /// A refused write by a caller who exists: the plate is taken (the unique index is

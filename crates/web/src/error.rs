@@ -63,6 +63,18 @@ impl ApiError {
         }
     }
 
+    /// The token itself was refused (missing, wrong scheme, expired, invalid): there is
+    /// no caller whose existence could still be checked.
+    pub fn is_token_rejection(&self) -> bool {
+        matches!(
+            self,
+            ApiError::NotAuthenticated
+                | ApiError::WrongScheme
+                | ApiError::TokenExpired
+                | ApiError::InvalidToken
+        )
+    }
+
     /// What went wrong inside, for the log; `None` for client errors.
     pub fn cause(&self) -> Option<&str> {
         match self {

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, Response};
 
+use crate::api;
 use crate::config::Settings;
 use crate::context::Ctx;
 use crate::error::ApiError;
@@ -38,10 +39,9 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
     let mut user = None;
     let mut queries = 0;
     // Orchestrators probe health by pod IP, whatever the public host names are.
-    let is_probe = matches!(
-        request.path.as_str(),
-        "/health_check" | "/health_check/detailed"
-    );
+    let is_probe = [&api::HEALTH, &api::HEALTH_DETAILED]
+        .iter()
+        .any(|probe| probe.template == request.path);
     let outcome = if !is_probe && !settings.host_allowed(request.header("host")) {
         Err(ApiError::InvalidHost)
     } else if let Some(preflight) = preflight(&request, &settings) {
@@ -56,13 +56,8 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
                 let mut result = (route.handler)(&ctx);
                 // A deferred authentication is settled now: a token of a deleted user
                 // gets its 401 whatever the handler found.
-                if !matches!(
-                    result,
-                    Err(ApiError::NotAuthenticated
-                        | ApiError::WrongScheme
-                        | ApiError::TokenExpired
-                        | ApiError::InvalidToken)
-                ) && let Err(error) = ctx.confirm_caller()
+                if !result.as_ref().is_err_and(ApiError::is_token_rejection)
+                    && let Err(error) = ctx.confirm_caller()
                 {
                     result = Err(error);
                 }

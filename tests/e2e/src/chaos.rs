@@ -133,10 +133,6 @@ impl PrivatePg {
         self.dir.path().join("data")
     }
 
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {
         let exe = self.bin.join(tool);
         let mut cmd = if self.as_postgres {
@@ -178,11 +174,6 @@ impl PrivatePg {
     pub fn stop_immediate(&self) -> Result<(), String> {
         let data = self.data_dir().display().to_string();
         self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])
-    }
-
-    /// The server's log so far.
-    pub fn server_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
     /// A URL for database `db` as user `postgres`, plain TCP.
@@ -365,31 +356,6 @@ pub fn trickle(s: &mut TcpStream, data: &[u8], gap: Duration, deadline: Instant)
         std::thread::sleep(gap);
     }
     sent
-}
-
-/// One whole HTTP/1.1 exchange on a fresh connection (`Connection: close`); returns the
-/// status code and the body.
-pub fn raw_request(
-    port: u16,
-    request: &[u8],
-    timeout: Duration,
-) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut s = connect(port, timeout)?;
-    s.write_all(request)?;
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let code = status_code(&buf).ok_or_else(|| {
-        std::io::Error::other(format!(
-            "no status line in {:?}",
-            String::from_utf8_lossy(&buf)
-        ))
-    })?;
-    let body = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| buf[i + 4..].to_vec())
-        .unwrap_or_default();
-    Ok((code, body))
 }
 
 // ------------------------------------------------------------------------------------

@@ -237,10 +237,6 @@ fn run_sync<T: Send + 'static>(
     .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
-fn pid_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A short suffix unique within this process and (randomly) across processes:
@@ -276,13 +272,6 @@ pub fn unique_email() -> String {
     format!("{}@example.com", unique("user"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
-}
-
 // ------------------------------------------------------------------------------------
 // Databases: migrated templates, one copy per test
 // ------------------------------------------------------------------------------------
@@ -315,7 +304,7 @@ fn sqlite_template() -> &'static Path {
                     .strip_prefix("e2e-sqlite-template-")
                     .and_then(|p| p.parse::<u32>().ok())
                     && pid != std::process::id()
-                    && !pid_alive(pid)
+                    && !chaos::alive(pid)
                 {
                     let _ = fs::remove_dir_all(e.path());
                 }
@@ -367,18 +356,6 @@ pub fn with_database(url: &str, db: &str) -> String {
     format!("{head}{authority}/{db}{query}")
 }
 
-async fn pg_connect(url: &str) -> Result<tokio_postgres::Client, String> {
-    let fut = tokio_postgres::connect(url, tokio_postgres::NoTls);
-    let (client, conn) = tokio::time::timeout(Duration::from_secs(10), fut)
-        .await
-        .map_err(|_| format!("timed out connecting to {url}"))?
-        .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(client)
-}
-
 fn pg_err(e: tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
@@ -391,7 +368,7 @@ fn init_pg_template() -> Result<PgTemplate, String> {
     let url = admin_url.clone();
     let name = run_sync(move |rt| {
         rt.block_on(async move {
-            let client = pg_connect(&url).await?;
+            let client = chaos::pg_client(&url).await?;
             // Drop databases of test processes that are gone.
             let rows = client
                 .query(
@@ -410,7 +387,7 @@ fn init_pg_template() -> Result<PgTemplate, String> {
                     .and_then(|p| p.parse::<u32>().ok());
                 if let Some(pid) = pid
                     && pid != std::process::id()
-                    && !pid_alive(pid)
+                    && !chaos::alive(pid)
                 {
                     let _ = client
                         .batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
@@ -450,7 +427,9 @@ fn pg_template() -> Option<&'static PgTemplate> {
 
 async fn pg_create_test_db(t: &PgTemplate) -> String {
     let name = format!("e2e_{}_{}", std::process::id(), unique_suffix());
-    let client = pg_connect(&t.admin_url).await.expect("admin connection");
+    let client = chaos::pg_client(&t.admin_url)
+        .await
+        .expect("admin connection");
     let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", t.name);
     let mut attempt = 0;
     loop {
@@ -602,7 +581,7 @@ impl TestApp {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let port = free_port();
+            let port = chaos::free_port();
             let listen = format!("127.0.0.1:{port}");
             let mut cmd = match runner {
                 Runner::Spin => Command::new("spin"),
@@ -903,7 +882,7 @@ impl TestApp {
                 rows.map(|r| r.expect("row")).collect()
             }
             Db::Postgres { url, .. } => {
-                let client = pg_connect(url).await.expect("test database");
+                let client = chaos::pg_client(url).await.expect("test database");
                 let rows = client
                     .query(sql, &[])
                     .await
@@ -950,7 +929,7 @@ impl TestApp {
                     .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
             Db::Postgres { url, .. } => {
-                let client = pg_connect(url).await.expect("test database");
+                let client = chaos::pg_client(url).await.expect("test database");
                 client
                     .batch_execute(sql)
                     .await
@@ -1063,7 +1042,7 @@ impl Drop for TestApp {
             let _ = std::panic::catch_unwind(move || {
                 run_sync(move |rt| {
                     rt.block_on(async move {
-                        if let Ok(c) = pg_connect(&admin_url).await {
+                        if let Ok(c) = chaos::pg_client(&admin_url).await {
                             let _ = c
                                 .batch_execute(&format!(
                                     "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
