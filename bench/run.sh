@@ -17,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/lib/local.sh
+source "$ROOT/scripts/lib/local.sh"
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$ROOT/$TARGET_DIR ;; esac
 
@@ -70,18 +72,6 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 record() { printf '%s\n' "$1" >>"$OUT"; }   # one JSON object per line
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_http() { # url seconds
-  local deadline=$((SECONDS + $2))
-  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || { echo "no answer from $1 after $2 s" >&2; return 1; }
-    sleep 0.2
-  done
-}
 
 # wrk with a warm-up, then the measured run; records {"kind":"http",...}.
 # run_wrk <host> <scenario> <connections> <url> <lua> [ENV=value ...]

@@ -14,6 +14,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/local.sh
+source "$ROOT/scripts/lib/local.sh"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
 DEVHOST="${DEVHOST_BIN:-$TARGET/release/devhost}"
@@ -51,7 +53,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 : >"$WORK/app.db"
 "$MIGRATOR" up --database-url "sqlite://$WORK/app.db" >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; die "migrate failed"; }
 cat >"$WORK/runtime-config.toml" <<EOF
@@ -74,11 +76,7 @@ EOF
 ) &
 DEVHOST_PID=$!
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null "$BASE/health_check" 2>/dev/null && break
-  kill -0 "$DEVHOST_PID" 2>/dev/null || { cat "$WORK/devhost.log"; die "devhost exited"; }
-  sleep 0.2
-done
+wait_http "$BASE/health_check" 60 "$DEVHOST_PID" || { cat "$WORK/devhost.log"; die "devhost not ready"; }
 
 curl -fsS -o /dev/null -X POST "$BASE/api/v1/users/" \
   -d '{"username":"fuzzer","email":"fuzzer@example.com","password":"fuzz-pass-1"}' || die "register failed"

@@ -18,6 +18,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/local.sh
+source "$ROOT/scripts/lib/local.sh"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
 DEVHOST="${DEVHOST_BIN:-$TARGET/release/devhost}"
@@ -51,7 +53,6 @@ SAMPLER_PID=""
 REDIS_PID=""
 KV="${SOAK_KV:-redis}"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 cleanup() {
   set +e
@@ -116,12 +117,7 @@ EOF
 ) &
 DEVHOST_PID=$!
 BASE="http://127.0.0.1:$APP_PORT"
-for _ in $(seq 1 300); do
-  curl -fsS -o /dev/null "$BASE/health_check" 2>/dev/null && break
-  kill -0 "$DEVHOST_PID" 2>/dev/null || { cat "$WORK/devhost.log"; die "devhost exited"; }
-  sleep 0.2
-done
-curl -fsS -o /dev/null "$BASE/health_check" || die "devhost not ready"
+wait_http "$BASE/health_check" 60 "$DEVHOST_PID" || { cat "$WORK/devhost.log"; die "devhost not ready"; }
 
 # --- data: users with a token, a brand and a few cars each ---------------------------
 USERS_FILE="$WORK/users.tsv"

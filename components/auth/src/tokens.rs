@@ -9,36 +9,47 @@ use web::{ApiError, Ctx, HandlerResult, HttpResponse};
 use crate::throttle;
 
 /// Email and password for a token. Unknown emails cost a full (dummy) verification, so
-/// the answer time does not tell which emails exist; failures count towards the
-/// per-email lock, which holds even against the right password.
+/// the answer time does not tell which emails exist. Each attempt holds an entry in the
+/// email's throttling log from before the password check; wrong credentials leave it
+/// there, so enough of them lock the email, even against the right password.
 pub fn login(ctx: &Ctx) -> HandlerResult {
     let credentials = Credentials::parse(ctx.body())?;
-    let email = credentials.email.as_str();
     let now = Timestamp::now();
-    throttle::check(email, now)?;
+    let attempt = throttle::begin(ctx, credentials.email.as_str(), now)?;
+    match check_credentials(ctx, &credentials) {
+        Ok(Some(user_id)) => {
+            attempt.release();
+            ctx.set_user(user_id);
+            // The users row was just read: no second lookup to prove the caller exists.
+            ctx.caller_exists();
+            token_response(user_id, now)
+        }
+        Ok(None) => Err(ApiError::IncorrectLogin),
+        Err(error) => {
+            attempt.release();
+            Err(error)
+        }
+    }
+}
 
+/// The user's id when the credentials are right, `None` when they are not.
+fn check_credentials(ctx: &Ctx, credentials: &Credentials) -> Result<Option<i64>, ApiError> {
     let row = ctx.db()?.query_opt(
         "SELECT id, password_hash FROM users WHERE email = $1",
-        &[email.into()],
+        &[credentials.email.as_str().into()],
     )?;
-    let user_id = match row {
+    let password = credentials.password.as_str();
+    match row {
         Some(row) => {
             let hash = row.text(1)?;
-            identity::verify_password(credentials.password.as_str(), &hash).then(|| row.i64(0))
+            let user_id = identity::verify_password(password, &hash).then(|| row.i64(0));
+            Ok(user_id.transpose()?)
         }
         None => {
-            identity::verify_dummy(credentials.password.as_str());
-            None
+            identity::verify_dummy(password);
+            Ok(None)
         }
-    };
-    let Some(user_id) = user_id.transpose()? else {
-        throttle::record_failure(email, now);
-        return Err(ApiError::IncorrectLogin);
-    };
-    ctx.set_user(user_id);
-    // The users row was just read: no second lookup to prove the caller exists.
-    ctx.caller_exists();
-    token_response(user_id, now)
+    }
 }
 
 /// A new token for the caller.

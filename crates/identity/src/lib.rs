@@ -1,5 +1,5 @@
-//! Identity primitives shared by the Spin components: JWT issuing/verification and
-//! Argon2id password hashing.
+//! Identity primitives shared by the Spin components: JWT issuing/verification,
+//! Argon2id password hashing and the login-throttling rule.
 //!
 //! This crate is pure Rust with no I/O so the same code runs inside the
 //! `wasm32-wasip2` components and in native unit tests. Time is always passed in by
@@ -8,6 +8,7 @@
 
 mod jwt;
 mod password;
+pub mod throttle;
 
 pub use jwt::{ConfigError, Jwt, JwtAlgorithm, MAX_TOKEN_LEN, MIN_SECRET_LEN, TokenError};
 pub use password::{hash_password, verify_dummy, verify_password};

@@ -30,6 +30,32 @@ impl Kv {
         self.increment(key, 0)
     }
 
+    /// Replaces the value of `key` with what `change` makes of the current one, atomically:
+    /// a compare-and-swap, tried again while other writers get in between. `change`
+    /// returns the new value (`None` writes nothing) and the result to hand back.
+    /// `Ok(None)` when `tries` attempts all lost the race.
+    pub fn compare_and_swap<T>(
+        &self,
+        key: &str,
+        tries: usize,
+        mut change: impl FnMut(Option<&[u8]>) -> (Option<Vec<u8>>, T),
+    ) -> Result<Option<T>, String> {
+        for _ in 0..tries {
+            let cas = atomics::Cas::new(&self.0, key).map_err(describe)?;
+            let current = cas.current().map_err(describe)?;
+            let (next, result) = change(current.as_deref());
+            let Some(next) = next else {
+                return Ok(Some(result));
+            };
+            match atomics::swap(cas, &next) {
+                Ok(()) => return Ok(Some(result)),
+                Err(atomics::CasError::CasFailed(_)) => continue,
+                Err(atomics::CasError::StoreError(error)) => return Err(describe(error)),
+            }
+        }
+        Ok(None)
+    }
+
     pub fn delete(&self, key: &str) -> Result<(), String> {
         self.0.delete(key).map_err(describe)
     }

@@ -88,6 +88,94 @@ async fn login_throttling_is_shared_across_replicas_through_redis() {
         .assert_error(429, "Too many login attempts");
 }
 
+/// 16 wrong passwords for `email` sent all at once, spread over `apps`; asserts each is
+/// answered 401 or 429 and that at most 5 passwords were checked (401). Each attempt
+/// takes its entry in the email's log before the slow password check, so however many
+/// race, on however many replicas, the limit holds.
+async fn assert_parallel_failures_limited(apps: &[&TestApp], email: &str) {
+    let attempts = (0..16).map(|i| failed_login(apps[i % apps.len()], email));
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        statuses.iter().all(|&s| s == 401 || s == 429),
+        "{statuses:?}"
+    );
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} passwords checked: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn parallel_failed_logins_cannot_pass_the_limit() {
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    let u = app.new_user().await;
+    assert_parallel_failures_limited(&[&app], &u.email).await;
+    app.post(
+        "/api/v1/auth/token",
+        &json!({"email": u.email, "password": PASSWORD}),
+    )
+    .await
+    .assert_error(429, "Too many login attempts");
+}
+
+#[tokio::test]
+async fn parallel_failed_logins_on_two_replicas_cannot_pass_the_limit() {
+    let a = TestApp::spawn(Backend::Sqlite, Options::new().redis()).await;
+    let b = TestApp::spawn(Backend::Sqlite, Options::new().redis()).await;
+    // Each replica has its own SQLite database: the account is registered on both.
+    let email = unique_email();
+    for app in [&a, &b] {
+        app.register(&unique("user"), &email, PASSWORD).await;
+    }
+    assert_parallel_failures_limited(&[&a, &b], &email).await;
+}
+
+/// Keys of the `login-attempts/` log in the app's Spin key-value file.
+fn throttle_keys(app: &TestApp) -> Vec<String> {
+    let kv = rusqlite::Connection::open(app.tmp_dir().join("kv.db")).expect("kv.db");
+    let mut keys = kv
+        .prepare("SELECT key FROM spin_key_value WHERE key LIKE 'login-attempts/%'")
+        .expect("prepare");
+    keys.query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("keys")
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_count_and_leave_nothing_stored() {
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    let u = app.new_user().await;
+    // Registration and a successful login leave no throttling state.
+    assert_eq!(throttle_keys(&app), Vec::<String>::new());
+    for _ in 0..4 {
+        failed_login(&app, &u.email).await.assert_status(401);
+    }
+    app.login(&u.email, PASSWORD).await;
+    // 4 failures and a success: the fifth failure is still checked, then the lock holds.
+    failed_login(&app, &u.email)
+        .await
+        .assert_error(401, "Incorrect email or password");
+    app.post(
+        "/api/v1/auth/token",
+        &json!({"email": u.email, "password": PASSWORD}),
+    )
+    .await
+    .assert_error(429, "Too many login attempts");
+    // One log, for the locked email, under a digest: no address in the store.
+    let keys = throttle_keys(&app);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        !keys[0].contains('@') && !keys[0].contains(&u.username),
+        "{keys:?}"
+    );
+}
+
 async fn check_cors(app: &TestApp) {
     let u = app.new_user().await;
     for origin in ["https://a.example", "https://b.example"] {

@@ -216,13 +216,14 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
         "before the outage everything succeeds"
     );
     assert!(before.len() >= 20, "steady load before the outage");
+    let during: Vec<&Rec> = recs
+        .iter()
+        .filter(|r| r.start > t_down + Duration::from_millis(200) && r.start + r.took < t_restart)
+        .collect();
     assert!(
-        recs.iter()
-            .filter(
-                |r| r.start > t_down + Duration::from_millis(200) && r.start + r.took < t_restart
-            )
-            .all(|r| r.status == Some(503)),
-        "during the outage every write is 503"
+        during.len() >= 10 && during.iter().all(|r| r.status == Some(503)),
+        "during the outage every write is 503 ({} writes inside it)",
+        during.len()
     );
     assert!(
         recovery <= Duration::from_secs(10),
@@ -396,6 +397,8 @@ async fn connections_beyond_the_pg_pool_wait_or_get_503() {
         );
         assert!(r.took <= Duration::from_secs(5), "no long wait: {r:?}");
     }
+    // The sampler's own connection and the app's pool: fewer means it never saw the server.
+    assert!(max_conns >= 2, "connections sampled: {max_conns}");
     assert!(
         max_conns <= 64 + 1,
         "PostgreSQL connections bounded by the pool: {max_conns}"
@@ -493,6 +496,10 @@ async fn slow_body_clients_are_cut_off_without_starving_others() {
         assert!(
             *cut_at < Duration::from_secs(35),
             "a slow-body client is cut off by a timeout (still sending at {cut_at:?}, {outcome:?})"
+        );
+        assert!(
+            matches!(outcome, Outcome::Closed | Outcome::Answered(408)),
+            "cut off with 408 or a close, not an answer to a partial body: {outcome:?}"
         );
     }
 }
