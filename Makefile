@@ -16,6 +16,9 @@ WASM_BUILD := $(CARGO) build --target wasm32-wasip2 --profile wasm $(addprefix -
 SPIN_HTTP_LISTEN_ADDR ?= 127.0.0.1:3000
 export SPIN_HTTP_LISTEN_ADDR
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# Two tests at a time per test binary, whatever the core count: each end-to-end app pools
+# up to 64 PostgreSQL connections, and the shared server allows 100.
+export RUST_TEST_THREADS ?= 2
 
 .PHONY: help wasm-target wasm-probe fuzz up build wasm native test test-rust check-deploy lint fmt clippy migrate soak bench clean
 

@@ -212,6 +212,16 @@ impl Devhost {
         self.stdout.lock().unwrap().clone()
     }
 
+    /// Waits up to 5 s for `needle` in stderr (lines arrive through a reader thread,
+    /// after the response) and returns stderr as it is then.
+    fn stderr_with(&self, needle: &str) -> String {
+        wait_for(|| self.stderr(), needle)
+    }
+
+    fn stdout_with(&self, needle: &str) -> String {
+        wait_for(|| self.stdout(), needle)
+    }
+
     fn signal(&self, sig: i32) {
         // SAFETY: plain kill(2) on the pid of the child this test spawned.
         unsafe {
@@ -224,6 +234,17 @@ impl Drop for Devhost {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+fn wait_for(read: impl Fn() -> String, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = read();
+        if text.contains(needle) || Instant::now() >= deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -455,7 +476,7 @@ fn variables_env_dotenv_and_templates() {
     let (s, body) = dh.get("/locked/var?name=greeting");
     assert_eq!(s, 500, "{body}");
     // Secrets never reach devhost's own output, and logs carry no query.
-    let logs = dh.stderr() + &dh.stdout();
+    let logs = dh.stderr_with("GET /var 200") + &dh.stdout();
     assert!(!logs.contains("from-dotenv"), "{logs}");
     assert!(logs.contains("GET /var 200"), "{logs}");
     assert!(!logs.contains("name=api_key"), "{logs}");
@@ -703,16 +724,8 @@ fn access_log_is_opt_in() {
     assert_eq!(dh.get("/static"), (200, "ok".to_string()));
     let (_app2, logged) = start_probe(&["--access-log"], &[]);
     assert_eq!(logged.get("/static"), (200, "ok".to_string()));
-    // The line is written after the response: give it a moment to arrive.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !logged.stderr().contains("GET /static 200") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        logged.stderr().contains("GET /static 200"),
-        "{}",
-        logged.stderr()
-    );
+    let err = logged.stderr_with("GET /static 200");
+    assert!(err.contains("GET /static 200"), "{err}");
     assert!(!dh.stderr().contains("GET /static"), "{}", dh.stderr());
 }
 
@@ -722,14 +735,19 @@ fn trap_is_contained() {
     let (s, body) = dh.get("/trap");
     assert_eq!((s, body.as_str()), (500, ""));
     assert_eq!(dh.get("/static"), (200, "ok".to_string()));
-    let err = dh.stderr();
+    let err = dh.stderr_with("GET /trap 500");
     assert!(err.contains("trapped"), "{err}");
     assert!(err.contains("GET /trap 500"), "{err}");
     // Guest output goes to devhost's stdout/stderr.
     assert_eq!(dh.get("/print").0, 200);
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(dh.stdout().contains("probe stdout line"));
-    assert!(dh.stderr().contains("probe stderr line"));
+    assert!(
+        dh.stdout_with("probe stdout line")
+            .contains("probe stdout line")
+    );
+    assert!(
+        dh.stderr_with("probe stderr line")
+            .contains("probe stderr line")
+    );
     // Argon2-sized allocations fit; the memory limit turns a runaway
     // allocation into a trap for that request only.
     assert_eq!(dh.get("/alloc?mib=40").0, 200);
@@ -746,21 +764,24 @@ fn outbound_http_allowed_and_denied() {
     let (s, body) = dh.get(&format!("/locked/outbound?url={target}"));
     assert_eq!(s, 502);
     assert!(body.contains("HttpRequestDenied"), "{body}");
-    assert!(dh.stderr().contains("non-allowed host"), "{}", dh.stderr());
+    let err = dh.stderr_with("non-allowed host");
+    assert!(err.contains("non-allowed host"), "{err}");
 }
 
 #[test]
 fn graceful_shutdown_finishes_in_flight_requests() {
     let (_app, mut dh) = start_probe(&[], &[]);
-    let url = dh.url("/sleep?ms=1500");
+    // The signal comes 1.5 s into a 4 s request: on a loaded machine the request must
+    // have reached devhost by then, and it still has 2.5 s to run after the signal.
+    let url = dh.url("/sleep?ms=4000");
     let inflight = std::thread::spawn(move || {
         let r = client().get(url).send().unwrap();
         (r.status().as_u16(), r.text().unwrap())
     });
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(1500));
     dh.signal(libc::SIGTERM);
     let (s, body) = inflight.join().unwrap();
-    assert_eq!((s, body.as_str()), (200, "slept 1500"));
+    assert_eq!((s, body.as_str()), (200, "slept 4000"));
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(st) = dh.child.try_wait().unwrap() {

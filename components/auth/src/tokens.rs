@@ -11,11 +11,11 @@ use crate::throttle;
 /// Email and password for a token. Unknown emails cost a full (dummy) verification, so
 /// the answer time does not tell which emails exist. Each attempt holds an entry in the
 /// email's throttling log from before the password check; wrong credentials leave it
-/// there, so enough of them lock the email, even against the right password.
+/// there as a failure, so enough of them lock the email, even against the right password.
 pub fn login(ctx: &Ctx) -> HandlerResult {
     let credentials = Credentials::parse(ctx.body())?;
+    let attempt = throttle::begin(ctx, credentials.email.as_str())?;
     let now = Timestamp::now();
-    let attempt = throttle::begin(ctx, credentials.email.as_str(), now)?;
     match check_credentials(ctx, &credentials) {
         Ok(Some(user_id)) => {
             attempt.release();
@@ -24,7 +24,10 @@ pub fn login(ctx: &Ctx) -> HandlerResult {
             ctx.caller_exists();
             token_response(user_id, now)
         }
-        Ok(None) => Err(ApiError::IncorrectLogin),
+        Ok(None) => {
+            attempt.failed();
+            Err(ApiError::IncorrectLogin)
+        }
         Err(error) => {
             attempt.release();
             Err(error)

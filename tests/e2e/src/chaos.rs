@@ -372,10 +372,6 @@ pub fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[rank.clamp(1, v.len()) - 1]
 }
 
-pub fn median(v: &mut [Duration]) -> Duration {
-    percentile(v, 50.0)
-}
-
 // ------------------------------------------------------------------------------------
 // A private Redis
 // ------------------------------------------------------------------------------------

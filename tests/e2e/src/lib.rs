@@ -802,6 +802,15 @@ impl TestApp {
             .to_string()
     }
 
+    /// POST /api/v1/auth/token with a wrong password for `email` (the answer unchecked).
+    pub async fn failed_login(&self, email: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/token",
+            &json!({"email": email, "password": "wrong-password"}),
+        )
+        .await
+    }
+
     /// A fresh registered and logged-in user.
     pub async fn new_user(&self) -> TestUser {
         let username = unique("user");

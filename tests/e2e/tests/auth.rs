@@ -445,12 +445,7 @@ both_backends!(login_time_does_not_reveal_whether_the_email_exists, |app| {
     }
     let time = |email: String| async move {
         let start = std::time::Instant::now();
-        let r = app
-            .post(
-                "/api/v1/auth/token",
-                &json!({"email": email, "password": "wrong-password"}),
-            )
-            .await;
+        let r = app.failed_login(&email).await;
         let took = start.elapsed();
         r.assert_error(401, "Incorrect email or password");
         took

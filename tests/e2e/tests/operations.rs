@@ -3,27 +3,19 @@
 
 use e2e_tests::*;
 
-async fn failed_login(app: &TestApp, email: &str) -> Resp {
-    app.post(
-        "/api/v1/auth/token",
-        &json!({"email": email, "password": "wrong-password"}),
-    )
-    .await
-}
-
 /// 5 failures are answered 401; then 429 with Retry-After, even for the right password.
 async fn check_throttling(app: &TestApp) {
     // Unique e-mails: with Redis the counters are shared by every test.
     let u = app.new_user().await;
     let bystander = app.new_user().await;
     for i in 0..5 {
-        let r = failed_login(app, &u.email).await;
+        let r = app.failed_login(&u.email).await;
         assert_eq!(r.status, 401, "attempt {}: {}", i + 1, r.text());
         r.assert_error(401, "Incorrect email or password");
     }
     // "More than 5 failed attempts": the 6th is either the last 401 or the first 429;
     // by the 7th the account is locked whatever the password.
-    let sixth = failed_login(app, &u.email).await;
+    let sixth = app.failed_login(&u.email).await;
     assert!(
         sixth.status == 401 || sixth.status == 429,
         "{}",
@@ -51,9 +43,9 @@ async fn check_throttling(app: &TestApp) {
     // An unknown e-mail is throttled the same way (no account enumeration).
     let ghost = unique_email();
     for _ in 0..6 {
-        failed_login(app, &ghost).await;
+        app.failed_login(&ghost).await;
     }
-    failed_login(app, &ghost)
+    app.failed_login(&ghost)
         .await
         .assert_error(429, "Too many login attempts");
 }
@@ -78,12 +70,12 @@ async fn login_throttling_is_shared_across_replicas_through_redis() {
     let b = TestApp::spawn(Backend::Sqlite, Options::new().redis()).await;
     let email = unique_email();
     for _ in 0..3 {
-        failed_login(&a, &email).await.assert_status(401);
+        a.failed_login(&email).await.assert_status(401);
     }
     for _ in 0..3 {
-        failed_login(&b, &email).await;
+        b.failed_login(&email).await;
     }
-    failed_login(&a, &email)
+    a.failed_login(&email)
         .await
         .assert_error(429, "Too many login attempts");
 }
@@ -93,7 +85,7 @@ async fn login_throttling_is_shared_across_replicas_through_redis() {
 /// takes its entry in the email's log before the slow password check, so however many
 /// race, on however many replicas, the limit holds.
 async fn assert_parallel_failures_limited(apps: &[&TestApp], email: &str) {
-    let attempts = (0..16).map(|i| failed_login(apps[i % apps.len()], email));
+    let attempts = (0..16).map(|i| apps[i % apps.len()].failed_login(email));
     let statuses: Vec<u16> = futures::future::join_all(attempts)
         .await
         .iter()
@@ -135,6 +127,23 @@ async fn parallel_failed_logins_on_two_replicas_cannot_pass_the_limit() {
     assert_parallel_failures_limited(&[&a, &b], &email).await;
 }
 
+#[tokio::test]
+async fn many_parallel_logins_with_the_right_password_all_succeed() {
+    // At most 5 attempts per e-mail are in progress at once; the others wait for a slot
+    // (about one password check) instead of being refused.
+    let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    let u = app.new_user().await;
+    let body = json!({"email": u.email, "password": PASSWORD});
+    let logins = (0..12).map(|_| app.post("/api/v1/auth/token", &body));
+    let statuses: Vec<u16> = futures::future::join_all(logins)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![200; 12]);
+    assert_eq!(throttle_keys(&app), Vec::<String>::new());
+}
+
 /// Keys of the `login-attempts/` log in the app's Spin key-value file.
 fn throttle_keys(app: &TestApp) -> Vec<String> {
     let kv = rusqlite::Connection::open(app.tmp_dir().join("kv.db")).expect("kv.db");
@@ -154,11 +163,11 @@ async fn successful_logins_do_not_count_and_leave_nothing_stored() {
     // Registration and a successful login leave no throttling state.
     assert_eq!(throttle_keys(&app), Vec::<String>::new());
     for _ in 0..4 {
-        failed_login(&app, &u.email).await.assert_status(401);
+        app.failed_login(&u.email).await.assert_status(401);
     }
     app.login(&u.email, PASSWORD).await;
     // 4 failures and a success: the fifth failure is still checked, then the lock holds.
-    failed_login(&app, &u.email)
+    app.failed_login(&u.email)
         .await
         .assert_error(401, "Incorrect email or password");
     app.post(
