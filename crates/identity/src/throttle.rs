@@ -1,328 +1,320 @@
 //! The login-throttling rule, without the store: more than [`MAX_FAILURES`] failed
-//! logins for one email within the last [`WINDOW_SECONDS`] lock that email until the
-//! oldest of them is that old, even for the right password.
+//! logins for one email within the last 15 minutes lock that email, even for the right
+//! password, until enough of those failures are old.
 //!
-//! Each email has an [`AttemptLog`]: its recent failures, and the attempts still in
-//! progress. A login *begins* by adding a pending entry, before the (slow) password
-//! check; wrong credentials turn it into a failure, anything else removes it. The
-//! caller writes the log with compare-and-swap, so no entry is lost between replicas,
-//! and no more attempts can be in progress than failures are still allowed: however
-//! many race, on however many replicas, at most 5 passwords are checked before the lock.
-//! Further attempts wait for a slot ([`Refusal::Busy`]) rather than being refused, so a
-//! client that logs in many times at once with the right password is only slowed down.
+//! The store only needs atomic increments (`wasi:keyvalue/atomics.increment`, an INCRBY on
+//! Redis and a transaction on Spin's SQLite store). Compare-and-swap is not used: on
+//! Spin's Redis store a swap that loses the race still reports success, and on its SQLite
+//! store the first write of a missing key is not compared at all, so neither can hold a
+//! limit between replicas.
 //!
-//! The window slides: a failure counts for exactly 15 minutes after it happened, whatever
-//! the wall-clock boundaries (fixed windows let an attacker double the rate across a
-//! boundary, and reset a lock early).
+//! Per email, two families of per-minute counters:
+//! - *attempts*: logins begun in that minute and not given back — failures, and the
+//!   attempts still being checked. A failure counts for [`WINDOW_BUCKETS`] minutes, so
+//!   at least 15 and less than 16 minutes.
+//! - *pending*: logins begun in that minute and not settled yet. An attempt still
+//!   pending after [`PENDING_BUCKETS`] minutes never will be (its instance died): from
+//!   then on it counts as a failure, so killing requests cannot dodge the limit.
+//!
+//! A login first adds itself to both (increments are atomic, so every attempt sees all
+//! that began before it), then reads the window and decides: locked when the failures
+//! alone reach the limit, busy when failures plus other attempts in progress do (it gives
+//! its increments back and waits for a slot), otherwise it goes ahead. However many race,
+//! on however many replicas, at most 5 passwords are checked before the lock; a client
+//! logging in many times at once with the right password is only made to wait.
 
 use sha2::{Digest, Sha256};
 
 /// Failed attempts tolerated within the window; the next attempt is refused.
-pub const MAX_FAILURES: usize = 5;
-pub const WINDOW_SECONDS: i64 = 15 * 60;
-/// An attempt still pending after this long never settled (its instance died): it
-/// counts as a failure, so killing requests cannot be used to dodge the limit.
-pub const PENDING_SECONDS: i64 = 60;
+pub const MAX_FAILURES: i64 = 5;
+/// Seconds per counter bucket.
+pub const BUCKET_SECONDS: i64 = 60;
+/// Buckets in the window: the current minute and the 15 before it.
+pub const WINDOW_BUCKETS: i64 = 16;
+/// Buckets in which an unsettled attempt still counts as in progress.
+pub const PENDING_BUCKETS: i64 = 2;
 
-/// The store key holding an email's log. The address is digested, so the key-value
-/// store (and its dumps) never holds emails in clear.
-pub fn key(email: &str) -> String {
-    let digest = Sha256::digest(email.as_bytes());
-    let mut key = String::with_capacity(15 + 64);
-    key.push_str("login-attempts/");
-    for byte in digest {
-        key.push_str(&format!("{byte:02x}"));
-    }
-    key
+/// The bucket of a unix time.
+pub fn bucket(unix_seconds: i64) -> i64 {
+    unix_seconds.div_euclid(BUCKET_SECONDS)
 }
 
-/// Why an attempt cannot begin.
+/// One email's counters in the store. Keys carry a SHA-256 digest of the address, so the
+/// key-value store (and its dumps) never holds emails in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counters {
+    digest: String,
+}
+
+impl Counters {
+    pub fn for_email(email: &str) -> Counters {
+        let digest = Sha256::digest(email.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Counters { digest }
+    }
+
+    pub fn attempts_key(&self, bucket: i64) -> String {
+        format!("login-attempts/{}/{bucket}", self.digest)
+    }
+
+    pub fn pending_key(&self, bucket: i64) -> String {
+        format!("login-pending/{}/{bucket}", self.digest)
+    }
+
+    /// The keys a decision at `now` reads, in the order [`decide`] takes their values:
+    /// the window's attempts, oldest first, then the recent pending counters.
+    pub fn window_keys(&self, now: i64) -> Vec<String> {
+        let current = bucket(now);
+        let attempts = (current - WINDOW_BUCKETS + 1..=current).map(|b| self.attempts_key(b));
+        let pending = (current - PENDING_BUCKETS + 1..=current).map(|b| self.pending_key(b));
+        attempts.chain(pending).collect()
+    }
+}
+
+/// What an attempt that has counted itself in does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// Too many failures: the email is locked for this many more seconds.
-    Locked { retry_after: u64 },
-    /// As many attempts are in progress as failures are still allowed: try again
-    /// when one of them has settled.
+pub enum Decision {
+    /// Check the password.
+    Proceed,
+    /// As many attempts are in progress as failures are still allowed: give the counts
+    /// back and try again when one has settled.
     Busy,
+    /// Too many failures: give the counts back; the email is locked this many seconds.
+    Locked { retry_after: u64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    at: i64,
-    pending: bool,
+/// Decides for an attempt at `now` that has already added 1 to the current attempts and
+/// pending counters. `counts` are the values of [`Counters::window_keys`], in order
+/// (missing keys as 0).
+pub fn decide(counts: &[i64], now: i64) -> Decision {
+    let (attempts, pending) = counts.split_at(WINDOW_BUCKETS as usize);
+    // Counters are never negative in a consistent store; a bucket that is (a give-back
+    // raced a key deletion) must not hide other failures.
+    let others_attempts = attempts.iter().map(|&n| n.max(0)).sum::<i64>() - 1;
+    let others_pending = (pending.iter().map(|&n| n.max(0)).sum::<i64>() - 1).max(0);
+    let failures = (others_attempts - others_pending).max(0);
+    if failures >= MAX_FAILURES {
+        return Decision::Locked {
+            retry_after: unlock_after(attempts, others_pending, now),
+        };
+    }
+    if others_attempts >= MAX_FAILURES {
+        return Decision::Busy;
+    }
+    Decision::Proceed
 }
 
-/// Failures and pending attempts with their start times (unix seconds), oldest first.
-/// Stored as text, `1764000000 p1764000042`: both Redis and SQLite stores keep it as is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AttemptLog(Vec<Entry>);
-
-impl AttemptLog {
-    /// Reads a stored log. An unreadable value counts as empty: a damaged entry must
-    /// never lock an account for good.
-    pub fn parse(stored: Option<&[u8]>) -> AttemptLog {
-        let Some(text) = stored.and_then(|bytes| std::str::from_utf8(bytes).ok()) else {
-            return AttemptLog::default();
-        };
-        let parsed: Option<Vec<Entry>> = text
-            .split_ascii_whitespace()
-            .map(|word| match word.strip_prefix('p') {
-                Some(at) => at.parse().ok().map(|at| Entry { at, pending: true }),
-                None => word.parse().ok().map(|at| Entry { at, pending: false }),
-            })
-            .collect();
-        let mut entries = parsed.unwrap_or_default();
-        entries.sort_unstable();
-        AttemptLog(entries)
-    }
-
-    pub fn encode(&self) -> Vec<u8> {
-        let words: Vec<String> = self
-            .0
-            .iter()
-            .map(|e| format!("{}{}", if e.pending { "p" } else { "" }, e.at))
-            .collect();
-        words.join(" ").into_bytes()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The entries still inside the window at `now`.
-    fn recent(&self, now: i64) -> Vec<Entry> {
-        self.0
-            .iter()
-            .copied()
-            .filter(|e| e.at > now - WINDOW_SECONDS)
-            .collect()
-    }
-
-    /// Starts an attempt at `now`: the log with its pending entry, or why it cannot start.
-    pub fn begin(&self, now: i64) -> Result<AttemptLog, Refusal> {
-        let mut entries = self.recent(now);
-        let failures: Vec<i64> = entries
-            .iter()
-            .filter(|e| !e.pending || e.at <= now - PENDING_SECONDS)
-            .map(|e| e.at)
-            .collect();
-        if failures.len() >= MAX_FAILURES {
-            let frees_at = failures[failures.len() - MAX_FAILURES] + WINDOW_SECONDS;
-            // Clamped: an entry written by a replica whose clock runs ahead must not
-            // produce a wait longer than one window.
-            let retry_after = (frees_at - now).clamp(1, WINDOW_SECONDS) as u64;
-            return Err(Refusal::Locked { retry_after });
+/// Seconds until the failures fall below the limit as the oldest buckets leave the
+/// window (pending attempts, being the newest, are taken from the newest buckets).
+fn unlock_after(attempts: &[i64], others_pending: i64, now: i64) -> u64 {
+    let oldest = bucket(now) - WINDOW_BUCKETS + 1;
+    let mut remaining = attempts.iter().map(|&n| n.max(0)).sum::<i64>() - 1 - others_pending;
+    for (i, &n) in attempts.iter().enumerate() {
+        remaining -= n.max(0);
+        if remaining < MAX_FAILURES {
+            // Bucket `oldest + i` stops counting when it is WINDOW_BUCKETS old.
+            let leaves_at = (oldest + i as i64 + WINDOW_BUCKETS) * BUCKET_SECONDS;
+            return (leaves_at - now).max(1) as u64;
         }
-        if entries.len() >= MAX_FAILURES {
-            return Err(Refusal::Busy);
-        }
-        entries.push(Entry {
-            at: now,
-            pending: true,
-        });
-        entries.sort_unstable();
-        Ok(AttemptLog(entries))
     }
-
-    /// The attempt begun at `started` failed: its entry stays, as a failure (added
-    /// anew if the log lost it).
-    pub fn fail(&self, started: i64, now: i64) -> AttemptLog {
-        let mut entries = self.without_pending(started, now);
-        entries.push(Entry {
-            at: started,
-            pending: false,
-        });
-        entries.sort_unstable();
-        AttemptLog(entries)
-    }
-
-    /// The attempt begun at `started` succeeded, or could not be checked: its entry goes.
-    pub fn release(&self, started: i64, now: i64) -> AttemptLog {
-        AttemptLog(self.without_pending(started, now))
-    }
-
-    /// The recent entries less one pending entry of `started` (two attempts begun in the
-    /// same second each hold their own).
-    fn without_pending(&self, started: i64, now: i64) -> Vec<Entry> {
-        let mut entries = self.recent(now);
-        let own = Entry {
-            at: started,
-            pending: true,
-        };
-        if let Some(at) = entries.iter().position(|&e| e == own) {
-            entries.remove(at);
-        }
-        entries
-    }
+    1
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// 10:00:00 UTC on some day: the start of a bucket.
     const T0: i64 = 1_764_000_000;
 
-    fn locked(seconds: i64) -> Result<AttemptLog, Refusal> {
-        Err(Refusal::Locked {
+    /// A store of counters, as the component drives it.
+    #[derive(Default)]
+    struct Store(std::collections::HashMap<String, i64>);
+
+    struct Attempt {
+        bucket: i64,
+    }
+
+    impl Store {
+        fn add(&mut self, key: String, delta: i64) {
+            *self.0.entry(key).or_default() += delta;
+        }
+
+        fn begin(&mut self, c: &Counters, now: i64) -> Result<Attempt, Decision> {
+            let b = bucket(now);
+            self.add(c.attempts_key(b), 1);
+            self.add(c.pending_key(b), 1);
+            let counts: Vec<i64> = c
+                .window_keys(now)
+                .iter()
+                .map(|k| self.0.get(k).copied().unwrap_or(0))
+                .collect();
+            match decide(&counts, now) {
+                Decision::Proceed => Ok(Attempt { bucket: b }),
+                refusal => {
+                    self.add(c.attempts_key(b), -1);
+                    self.add(c.pending_key(b), -1);
+                    Err(refusal)
+                }
+            }
+        }
+
+        fn fail(&mut self, c: &Counters, a: Attempt) {
+            self.add(c.pending_key(a.bucket), -1);
+        }
+
+        fn release(&mut self, c: &Counters, a: Attempt) {
+            self.add(c.attempts_key(a.bucket), -1);
+            self.add(c.pending_key(a.bucket), -1);
+        }
+
+        fn fail_n(&mut self, c: &Counters, n: usize, now: i64) {
+            for _ in 0..n {
+                let a = self.begin(c, now).expect("not locked yet");
+                self.fail(c, a);
+            }
+        }
+    }
+
+    fn locked(seconds: i64) -> Decision {
+        Decision::Locked {
             retry_after: seconds as u64,
-        })
+        }
     }
 
-    /// `n` attempts begun and failed at `at`, one after the other.
-    fn fail_n(mut log: AttemptLog, n: usize, at: i64) -> AttemptLog {
-        for _ in 0..n {
-            log = log.begin(at).expect("not locked yet").fail(at, at);
-        }
-        log
+    fn alice() -> Counters {
+        Counters::for_email("alice@example.com")
     }
 
     #[test]
-    fn five_failures_lock_the_sixth_attempt_for_the_rest_of_the_window() {
-        let log = fail_n(AttemptLog::default(), 5, T0);
-        assert_eq!(log.begin(T0), locked(WINDOW_SECONDS));
-        assert_eq!(log.begin(T0 + 60), locked(WINDOW_SECONDS - 60));
-        assert_eq!(log.begin(T0 + WINDOW_SECONDS - 1), locked(1));
-        // Exactly 15 minutes after the failures they no longer count.
-        let next = log.begin(T0 + WINDOW_SECONDS).expect("window over");
+    fn five_failures_lock_the_sixth_attempt_until_they_leave_the_window() {
+        let (c, mut s) = (alice(), Store::default());
+        s.fail_n(&c, 5, T0);
+        // The bucket of T0 counts for 16 minutes from its start.
+        assert_eq!(s.begin(&c, T0).err(), Some(locked(16 * 60)));
+        assert_eq!(s.begin(&c, T0 + 59).err(), Some(locked(16 * 60 - 59)));
+        assert_eq!(s.begin(&c, T0 + 16 * 60 - 1).err(), Some(locked(1)));
+        assert!(s.begin(&c, T0 + 16 * 60).is_ok());
+    }
+
+    #[test]
+    fn a_failure_counts_for_at_least_15_minutes_whatever_the_clock() {
+        let (c, mut s) = (alice(), Store::default());
+        // Failures late in a minute still count 15 minutes later.
+        s.fail_n(&c, 5, T0 + 59);
+        assert!(matches!(
+            s.begin(&c, T0 + 59 + 15 * 60),
+            Err(Decision::Locked { .. })
+        ));
+    }
+
+    #[test]
+    fn the_window_slides_across_quarter_hours() {
+        // 3 failures just before a quarter hour, 2 just after: 5 within 15 minutes.
+        let (c, mut s) = (alice(), Store::default());
+        let quarter = T0 - T0.rem_euclid(900) + 900;
+        s.fail_n(&c, 3, quarter - 1);
+        s.fail_n(&c, 2, quarter + 1);
+        assert!(matches!(
+            s.begin(&c, quarter + 2),
+            Err(Decision::Locked { .. })
+        ));
+        // The lock lifts when the 3 old ones leave, not at the next quarter hour.
+        let lifts = (bucket(quarter - 1) + WINDOW_BUCKETS) * BUCKET_SECONDS;
         assert_eq!(
-            next.encode(),
-            format!("p{}", T0 + WINDOW_SECONDS).into_bytes()
+            s.begin(&c, quarter + 2).err(),
+            Some(locked(lifts - quarter - 2))
         );
-    }
-
-    #[test]
-    fn the_window_slides_instead_of_resetting_on_a_clock_boundary() {
-        // 3 failures just before a quarter hour, 2 just after: still 5 within 15 min.
-        let boundary = T0 - T0.rem_euclid(WINDOW_SECONDS) + WINDOW_SECONDS;
-        let log = fail_n(AttemptLog::default(), 3, boundary - 1);
-        let log = fail_n(log, 2, boundary + 1);
-        assert_eq!(log.begin(boundary + 2), locked(WINDOW_SECONDS - 3));
-        // The lock lifts when the oldest 3 leave the window, not at the next boundary.
-        assert!(log.begin(boundary - 1 + WINDOW_SECONDS).is_ok());
-    }
-
-    #[test]
-    fn the_lock_lifts_when_the_oldest_counted_failure_leaves_the_window() {
-        let mut log = AttemptLog::default();
-        for minute in 0..5 {
-            log = fail_n(log, 1, T0 + minute * 60);
-        }
-        assert_eq!(log.begin(T0 + 300), locked(WINDOW_SECONDS - 300));
-        // The one at T0 leaves first; then one more failure locks again, for a minute.
-        let log = fail_n(log, 1, T0 + WINDOW_SECONDS);
-        assert_eq!(log.begin(T0 + WINDOW_SECONDS), locked(60));
+        assert!(s.begin(&c, lifts).is_ok());
     }
 
     #[test]
     fn successful_attempts_do_not_count() {
-        let log = fail_n(AttemptLog::default(), 4, T0);
-        let started = T0 + 10;
-        let after = log.begin(started).unwrap().release(started, started);
-        assert_eq!(after, log);
-        // So a fifth failure is still allowed after a successful login.
-        assert!(after.begin(started + 1).is_ok());
+        let (c, mut s) = (alice(), Store::default());
+        s.fail_n(&c, 4, T0);
+        let a = s.begin(&c, T0 + 10).unwrap();
+        s.release(&c, a);
+        // A fifth failure is still allowed after a successful login; then the lock.
+        s.fail_n(&c, 1, T0 + 11);
+        assert!(matches!(s.begin(&c, T0 + 12), Err(Decision::Locked { .. })));
     }
 
     #[test]
     fn attempts_in_progress_take_the_remaining_slots_and_the_next_waits() {
-        // 3 failures leave 2 slots: two attempts may run, the third waits for one.
-        let log = fail_n(AttemptLog::default(), 3, T0);
-        let log = log.begin(T0 + 1).unwrap().begin(T0 + 1).unwrap();
-        assert_eq!(log.begin(T0 + 1), Err(Refusal::Busy));
+        let (c, mut s) = (alice(), Store::default());
+        s.fail_n(&c, 3, T0);
+        let first = s.begin(&c, T0 + 1).unwrap();
+        let second = s.begin(&c, T0 + 1).unwrap();
+        assert_eq!(s.begin(&c, T0 + 1).err(), Some(Decision::Busy));
         // One succeeds: its slot is free again.
-        let log = log.release(T0 + 1, T0 + 2);
-        let log = log.begin(T0 + 2).unwrap();
+        s.release(&c, first);
+        let third = s.begin(&c, T0 + 2).unwrap();
         // Both running ones fail: now the email is locked, not busy.
-        let log = log.fail(T0 + 1, T0 + 3).fail(T0 + 2, T0 + 3);
-        assert_eq!(log.begin(T0 + 3), locked(WINDOW_SECONDS - 3));
+        s.fail(&c, second);
+        s.fail(&c, third);
+        assert!(matches!(s.begin(&c, T0 + 3), Err(Decision::Locked { .. })));
     }
 
     #[test]
     fn at_most_five_passwords_are_checked_however_many_race() {
-        let mut log = AttemptLog::default();
-        let mut running = 0;
+        let (c, mut s) = (alice(), Store::default());
+        let mut running = vec![];
         for _ in 0..100 {
-            match log.begin(T0) {
-                Ok(next) => {
-                    log = next;
-                    running += 1;
-                }
-                Err(refusal) => assert_eq!(refusal, Refusal::Busy),
+            match s.begin(&c, T0) {
+                Ok(a) => running.push(a),
+                Err(refusal) => assert_eq!(refusal, Decision::Busy),
             }
         }
-        assert_eq!(running, MAX_FAILURES);
+        assert_eq!(running.len() as i64, MAX_FAILURES);
+        for a in running {
+            s.fail(&c, a);
+        }
+        assert!(matches!(s.begin(&c, T0), Err(Decision::Locked { .. })));
     }
 
     #[test]
     fn an_attempt_that_never_settles_counts_as_a_failure() {
-        let mut log = AttemptLog::default();
+        let (c, mut s) = (alice(), Store::default());
         for _ in 0..5 {
-            log = log.begin(T0).unwrap();
+            let _never_settled = s.begin(&c, T0).unwrap();
         }
-        assert_eq!(log.begin(T0 + PENDING_SECONDS - 1), Err(Refusal::Busy));
-        assert_eq!(
-            log.begin(T0 + PENDING_SECONDS),
-            locked(WINDOW_SECONDS - PENDING_SECONDS)
-        );
+        assert_eq!(s.begin(&c, T0 + 119).err(), Some(Decision::Busy));
+        assert_eq!(s.begin(&c, T0 + 120).err(), Some(locked(16 * 60 - 120)));
     }
 
     #[test]
-    fn settling_takes_one_entry_of_a_second_and_prunes_old_ones() {
-        let log = AttemptLog::parse(Some(
-            format!("{} p{T0} p{T0}", T0 - WINDOW_SECONDS).as_bytes(),
-        ));
-        assert_eq!(log.release(T0, T0).encode(), format!("p{T0}").into_bytes());
-        assert_eq!(
-            log.fail(T0, T0).encode(),
-            format!("{T0} p{T0}").into_bytes()
-        );
-        // A failure whose pending entry was lost still counts.
-        assert_eq!(
-            AttemptLog::default().fail(T0, T0).encode(),
-            T0.to_string().into_bytes()
-        );
+    fn other_emails_are_not_affected() {
+        let mut s = Store::default();
+        s.fail_n(&alice(), 5, T0);
+        assert!(s.begin(&Counters::for_email("bob@example.com"), T0).is_ok());
+    }
+
+    #[test]
+    fn negative_counters_do_not_hide_failures() {
+        let mut counts = vec![0; (WINDOW_BUCKETS + PENDING_BUCKETS) as usize];
+        counts[3] = 5;
+        counts[4] = -3;
+        counts[15] = 1; // this attempt
+        counts[17] = 1; // this attempt, pending
+        assert!(matches!(decide(&counts, T0), Decision::Locked { .. }));
+    }
+
+    #[test]
+    fn keys_hold_a_digest_not_the_email() {
+        let c = alice();
+        let keys = c.window_keys(T0);
+        assert_eq!(keys.len(), (WINDOW_BUCKETS + PENDING_BUCKETS) as usize);
+        assert_eq!(keys[15], c.attempts_key(bucket(T0)));
+        assert_eq!(keys[0], c.attempts_key(bucket(T0) - 15));
+        assert_eq!(keys[17], c.pending_key(bucket(T0)));
         assert!(
-            AttemptLog::parse(Some(format!("p{T0}").as_bytes()))
-                .release(T0, T0 + WINDOW_SECONDS)
-                .is_empty()
+            keys.iter()
+                .all(|k| !k.contains("alice") && !k.contains('@'))
         );
-    }
-
-    #[test]
-    fn the_log_survives_a_round_trip() {
-        let log = fail_n(AttemptLog::default(), 2, T0).begin(T0 + 5).unwrap();
-        assert_eq!(log.encode(), format!("{T0} {T0} p{}", T0 + 5).into_bytes());
-        assert_eq!(AttemptLog::parse(Some(&log.encode())), log);
-    }
-
-    #[test]
-    fn unreadable_values_count_as_empty() {
-        for stored in [
-            None,
-            Some(&b""[..]),
-            Some(b"not numbers"),
-            Some(b"12 x 13"),
-            Some(b"12 pp13"),
-            Some(&[0xff, 0xfe][..]),
-            Some(&7i64.to_le_bytes()[..]),
-        ] {
-            assert!(AttemptLog::parse(stored).is_empty(), "{stored:?}");
-        }
-    }
-
-    #[test]
-    fn future_entries_from_a_fast_clock_never_lock_longer_than_a_window() {
-        let log = fail_n(AttemptLog::default(), 5, T0 + 3600);
-        assert_eq!(log.begin(T0), locked(WINDOW_SECONDS));
-    }
-
-    #[test]
-    fn keys_do_not_contain_the_email() {
-        let k = key("alice@example.com");
-        assert!(k.starts_with("login-attempts/"));
-        assert!(!k.contains("alice"));
-        assert_eq!(k.len(), "login-attempts/".len() + 64);
-        assert_eq!(k, key("alice@example.com"));
-        assert_ne!(k, key("bob@example.com"));
+        assert!(keys[0].starts_with("login-attempts/"));
+        assert_ne!(c, Counters::for_email("bob@example.com"));
+        assert_eq!(c, alice());
     }
 }
