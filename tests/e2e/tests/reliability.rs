@@ -541,7 +541,9 @@ async fn exhausted_instance_pool_answers_503_for_that_request_only() {
         s.write_all(&body[..1]).unwrap();
         held.push(s);
     }
-    // Wait until devhost reports the pool full, or give up after 10 s.
+    // Wait until the pool is full, or give up after 10 s. A slot still being freed from
+    // an earlier request when the 270 arrived turns one of them away (503) and is free
+    // a moment later: each probe that still gets an instance adds one more held request.
     let t0 = Instant::now();
     let mut probe = None;
     while t0.elapsed() < Duration::from_secs(10) {
@@ -550,9 +552,13 @@ async fn exhausted_instance_pool_answers_503_for_that_request_only() {
             probe = Some(r);
             break;
         }
+        let mut s = chaos::connect(port, Duration::from_secs(10)).expect("connect");
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(&body[..1]).unwrap();
+        held.push(s);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let probe = probe.expect("270 held requests should exhaust the 256-instance pool");
+    let probe = probe.expect("held requests should exhaust the 256-instance pool");
     let took = Instant::now();
     let again = app.get("/api/v1/users/").await;
     eprintln!(
