@@ -1,13 +1,14 @@
 //! Brute-force protection for `POST /api/v1/auth/token`. The rule — failures within a
 //! sliding 15 minutes, and no more attempts in progress than failures are still allowed —
-//! is `identity::throttle`; this module keeps its per-minute counters in the key-value
-//! store (Spin's SQLite store locally, Redis in production, so every instance and replica
-//! counts together), through atomic increments only.
+//! is `identity::throttle`, with the protocol of increments it runs on a store; this
+//! module runs it on the key-value store (Spin's SQLite store locally, Redis in
+//! production, so every instance and replica counts together), waits while the email
+//! is busy, and turns the outcome into the answer.
 
 use std::time::{Duration, Instant};
 
 use domain::Timestamp;
-use identity::throttle::{Counters, Decision, bucket, decide};
+use identity::throttle::{Counters, Decision, bucket};
 use serde_json::json;
 use web::kv::Kv;
 use web::log::{Level, emit};
@@ -35,7 +36,7 @@ pub fn begin(ctx: &Ctx, email: &str) -> Result<Attempt, ApiError> {
     let waiting_since = Instant::now();
     loop {
         let now = Timestamp::now().unix_seconds();
-        let decision = Kv::open().and_then(|kv| count_in(&kv, &counters, now));
+        let decision = Kv::open().and_then(|kv| counters.count_in(&kv, now));
         match decision {
             Ok(Decision::Proceed) => {
                 return Ok(Attempt {
@@ -61,51 +62,24 @@ pub fn begin(ctx: &Ctx, email: &str) -> Result<Attempt, ApiError> {
     }
 }
 
-/// Counts an attempt at `now` in, reads the window and decides; a refused attempt is
-/// counted out again.
-fn count_in(kv: &Kv, counters: &Counters, now: i64) -> Result<Decision, String> {
-    let b = bucket(now);
-    kv.increment(&counters.attempts_key(b), 1)?;
-    kv.increment(&counters.pending_key(b), 1)?;
-    let decision = decide(&kv.counters(&counters.window_keys(now))?, now);
-    if decision != Decision::Proceed {
-        give_back(kv, &counters.attempts_key(b))?;
-        give_back(kv, &counters.pending_key(b))?;
-    }
-    Ok(decision)
-}
-
-/// Takes 1 off a counter, deleting it when that leaves 0, so attempts that did not fail
-/// leave no keys behind. (The delete is not atomic with the decrement: an attempt counted
-/// in that instant can be lost, which costs a count of one at most.)
-fn give_back(kv: &Kv, key: &str) -> Result<(), String> {
-    if kv.increment(key, -1)? == 0 {
-        kv.delete(key)?;
-    }
-    Ok(())
-}
-
 impl Attempt {
     /// Wrong credentials: the attempt stays counted, as a failure.
     pub fn failed(self) {
-        self.settle(|kv, counters, b| give_back(kv, &counters.pending_key(b)));
+        self.settle(Counters::fail);
     }
 
     /// The password was right, or could not be checked (a failing database must not
     /// lock users out): the attempt does not count.
     pub fn release(self) {
-        self.settle(|kv, counters, b| {
-            give_back(kv, &counters.attempts_key(b))?;
-            give_back(kv, &counters.pending_key(b))
-        });
+        self.settle(Counters::release);
     }
 
-    fn settle(self, change: impl Fn(&Kv, &Counters, i64) -> Result<(), String>) {
+    fn settle(self, how: impl Fn(&Counters, &Kv, i64) -> Result<(), String>) {
         let Some((counters, b)) = &self.counted else {
             return;
         };
         // Unsettled, the attempt counts as a failure once it is no longer recent.
-        if let Err(cause) = Kv::open().and_then(|kv| change(&kv, counters, *b)) {
+        if let Err(cause) = Kv::open().and_then(|kv| how(counters, &kv, *b)) {
             warn(self.log_level, &cause);
         }
     }

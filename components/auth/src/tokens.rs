@@ -9,9 +9,9 @@ use web::{ApiError, Ctx, HandlerResult, HttpResponse};
 use crate::throttle;
 
 /// Email and password for a token. Unknown emails cost a full (dummy) verification, so
-/// the answer time does not tell which emails exist. Each attempt holds an entry in the
-/// email's throttling log from before the password check; wrong credentials leave it
-/// there as a failure, so enough of them lock the email, even against the right password.
+/// the answer time does not tell which emails exist. Each attempt is counted in the
+/// email's throttling counters from before the password check; wrong credentials leave it
+/// counted as a failure, so enough of them lock the email, even against the right password.
 pub fn login(ctx: &Ctx) -> HandlerResult {
     let credentials = Credentials::parse(ctx.body())?;
     let attempt = throttle::begin(ctx, credentials.email.as_str())?;

@@ -73,6 +73,52 @@ impl Counters {
     }
 }
 
+/// What the rule needs of a key-value store: atomic increments (returning the new
+/// value), a batch read of counters (missing keys as 0) and a delete.
+pub trait CounterStore {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
+    fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String>;
+    fn delete(&self, key: &str) -> Result<(), String>;
+}
+
+impl Counters {
+    /// Counts an attempt at `now` in, reads the window and decides; a refused attempt is
+    /// counted out again. A `Proceed` attempt is settled later with [`Counters::fail`] or
+    /// [`Counters::release`], given `bucket(now)`.
+    pub fn count_in(&self, store: &impl CounterStore, now: i64) -> Result<Decision, String> {
+        let b = bucket(now);
+        store.increment(&self.attempts_key(b), 1)?;
+        store.increment(&self.pending_key(b), 1)?;
+        let decision = decide(&store.counters(&self.window_keys(now))?, now);
+        if decision != Decision::Proceed {
+            give_back(store, &self.attempts_key(b))?;
+            give_back(store, &self.pending_key(b))?;
+        }
+        Ok(decision)
+    }
+
+    /// Wrong credentials: the attempt of `bucket` stays counted, as a failure.
+    pub fn fail(&self, store: &impl CounterStore, bucket: i64) -> Result<(), String> {
+        give_back(store, &self.pending_key(bucket))
+    }
+
+    /// The password was right, or could not be checked: the attempt does not count.
+    pub fn release(&self, store: &impl CounterStore, bucket: i64) -> Result<(), String> {
+        give_back(store, &self.attempts_key(bucket))?;
+        give_back(store, &self.pending_key(bucket))
+    }
+}
+
+/// Takes 1 off a counter, deleting it when that leaves 0, so attempts that did not fail
+/// leave no keys behind. (The delete is not atomic with the decrement: an attempt counted
+/// in that instant can be lost, which costs a count of one at most.)
+fn give_back(store: &impl CounterStore, key: &str) -> Result<(), String> {
+    if store.increment(key, -1)? == 0 {
+        store.delete(key)?;
+    }
+    Ok(())
+}
+
 /// What an attempt that has counted itself in does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -97,7 +143,7 @@ pub fn decide(counts: &[i64], now: i64) -> Decision {
     let failures = (others_attempts - others_pending).max(0);
     if failures >= MAX_FAILURES {
         return Decision::Locked {
-            retry_after: unlock_after(attempts, others_pending, now),
+            retry_after: unlock_after(attempts, failures, now),
         };
     }
     if others_attempts >= MAX_FAILURES {
@@ -106,11 +152,11 @@ pub fn decide(counts: &[i64], now: i64) -> Decision {
     Decision::Proceed
 }
 
-/// Seconds until the failures fall below the limit as the oldest buckets leave the
+/// Seconds until the `failures` fall below the limit as the oldest buckets leave the
 /// window (pending attempts, being the newest, are taken from the newest buckets).
-fn unlock_after(attempts: &[i64], others_pending: i64, now: i64) -> u64 {
+fn unlock_after(attempts: &[i64], failures: i64, now: i64) -> u64 {
     let oldest = bucket(now) - WINDOW_BUCKETS + 1;
-    let mut remaining = attempts.iter().map(|&n| n.max(0)).sum::<i64>() - 1 - others_pending;
+    let mut remaining = failures;
     for (i, &n) in attempts.iter().enumerate() {
         remaining -= n.max(0);
         if remaining < MAX_FAILURES {
@@ -129,45 +175,52 @@ mod tests {
     /// 10:00:00 UTC on some day: the start of a bucket.
     const T0: i64 = 1_764_000_000;
 
-    /// A store of counters, as the component drives it.
+    /// An in-memory store, driven through the same protocol as the component's.
     #[derive(Default)]
-    struct Store(std::collections::HashMap<String, i64>);
+    struct Store(std::cell::RefCell<std::collections::HashMap<String, i64>>);
+
+    impl CounterStore for Store {
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+            let mut map = self.0.borrow_mut();
+            let n = map.entry(key.to_string()).or_default();
+            *n += delta;
+            Ok(*n)
+        }
+
+        fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String> {
+            let map = self.0.borrow();
+            Ok(keys
+                .iter()
+                .map(|k| map.get(k).copied().unwrap_or(0))
+                .collect())
+        }
+
+        fn delete(&self, key: &str) -> Result<(), String> {
+            self.0.borrow_mut().remove(key);
+            Ok(())
+        }
+    }
 
     struct Attempt {
         bucket: i64,
     }
 
     impl Store {
-        fn add(&mut self, key: String, delta: i64) {
-            *self.0.entry(key).or_default() += delta;
-        }
-
         fn begin(&mut self, c: &Counters, now: i64) -> Result<Attempt, Decision> {
-            let b = bucket(now);
-            self.add(c.attempts_key(b), 1);
-            self.add(c.pending_key(b), 1);
-            let counts: Vec<i64> = c
-                .window_keys(now)
-                .iter()
-                .map(|k| self.0.get(k).copied().unwrap_or(0))
-                .collect();
-            match decide(&counts, now) {
-                Decision::Proceed => Ok(Attempt { bucket: b }),
-                refusal => {
-                    self.add(c.attempts_key(b), -1);
-                    self.add(c.pending_key(b), -1);
-                    Err(refusal)
-                }
+            match c.count_in(self, now).unwrap() {
+                Decision::Proceed => Ok(Attempt {
+                    bucket: bucket(now),
+                }),
+                refusal => Err(refusal),
             }
         }
 
         fn fail(&mut self, c: &Counters, a: Attempt) {
-            self.add(c.pending_key(a.bucket), -1);
+            c.fail(self, a.bucket).unwrap();
         }
 
         fn release(&mut self, c: &Counters, a: Attempt) {
-            self.add(c.attempts_key(a.bucket), -1);
-            self.add(c.pending_key(a.bucket), -1);
+            c.release(self, a.bucket).unwrap();
         }
 
         fn fail_n(&mut self, c: &Counters, n: usize, now: i64) {

@@ -26,12 +26,6 @@ impl Kv {
         atomics::increment(&self.0, key, delta).map_err(describe)
     }
 
-    /// A counter's value. Read through `increment(0)` because backends store counters
-    /// differently (Redis as decimal text, Spin's SQLite store as raw integers).
-    pub fn counter(&self, key: &str) -> Result<i64, String> {
-        self.increment(key, 0)
-    }
-
     /// The values of many counters in one call (`batch::get_many`, one round trip to
     /// Redis), in the order of `keys`; missing keys read as 0.
     pub fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String> {
@@ -67,6 +61,21 @@ impl Kv {
     /// Checks the store answers (for the detailed health check).
     pub fn ping(&self) -> Result<(), String> {
         self.0.exists("health/ping").map(|_| ()).map_err(describe)
+    }
+}
+
+/// The login-throttling rule's view of the store.
+impl identity::throttle::CounterStore for Kv {
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        Kv::increment(self, key, delta)
+    }
+
+    fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String> {
+        Kv::counters(self, keys)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), String> {
+        Kv::delete(self, key)
     }
 }
 

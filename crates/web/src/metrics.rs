@@ -71,8 +71,9 @@ pub fn render(kv: &Kv) -> Result<String, String> {
     let mut requests: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     let mut histograms: BTreeMap<(String, String), Histogram> = BTreeMap::new();
     let mut db_queries = 0;
-    for key in kv.keys(PREFIX)? {
-        let value = kv.counter(&key)?;
+    let keys = kv.keys(PREFIX)?;
+    let values = kv.counters(&keys)?;
+    for (key, value) in keys.iter().zip(values) {
         let rest = &key[PREFIX.len()..];
         let (kind, tail) = rest.split_once('/').unwrap_or((rest, ""));
         match kind {

@@ -787,14 +787,18 @@ impl TestApp {
         r.json()
     }
 
+    /// POST /api/v1/auth/token (the answer unchecked).
+    pub async fn try_login(&self, email: &str, password: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/token",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
     /// POST /api/v1/auth/token and expect 200; returns the access token.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/auth/token",
-                &json!({"email": email, "password": password}),
-            )
-            .await;
+        let r = self.try_login(email, password).await;
         r.assert_status(200);
         r.json()["access_token"]
             .as_str()
@@ -804,11 +808,7 @@ impl TestApp {
 
     /// POST /api/v1/auth/token with a wrong password for `email` (the answer unchecked).
     pub async fn failed_login(&self, email: &str) -> Resp {
-        self.post(
-            "/api/v1/auth/token",
-            &json!({"email": email, "password": "wrong-password"}),
-        )
-        .await
+        self.try_login(email, "wrong-password").await
     }
 
     /// A fresh registered and logged-in user.

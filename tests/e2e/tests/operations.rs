@@ -21,12 +21,7 @@ async fn check_throttling(app: &TestApp) {
         "{}",
         sixth.text()
     );
-    let r = app
-        .post(
-            "/api/v1/auth/token",
-            &json!({"email": u.email, "password": PASSWORD}),
-        )
-        .await;
+    let r = app.try_login(&u.email, PASSWORD).await;
     r.assert_error(429, "Too many login attempts")
         .assert_security_headers();
     let retry: u64 = r
@@ -81,17 +76,18 @@ async fn login_throttling_is_shared_across_replicas_through_redis() {
         .assert_error(429, "Too many login attempts");
 }
 
+/// The statuses of `requests`, sent all at once.
+async fn statuses(requests: impl Iterator<Item = impl Future<Output = Resp>>) -> Vec<u16> {
+    let answers = futures::future::join_all(requests).await;
+    answers.iter().map(|r| r.status).collect()
+}
+
 /// 16 wrong passwords for `email` sent all at once, spread over `apps`; asserts each is
 /// answered 401 or 429 and that at most 5 passwords were checked (401). Each attempt
 /// takes its entry in the email's log before the slow password check, so however many
 /// race, on however many replicas, the limit holds.
 async fn assert_parallel_failures_limited(apps: &[&TestApp], email: &str) {
-    let attempts = (0..16).map(|i| apps[i % apps.len()].failed_login(email));
-    let statuses: Vec<u16> = futures::future::join_all(attempts)
-        .await
-        .iter()
-        .map(|r| r.status)
-        .collect();
+    let statuses = statuses((0..16).map(|i| apps[i % apps.len()].failed_login(email))).await;
     assert!(
         statuses.iter().all(|&s| s == 401 || s == 429),
         "{statuses:?}"
@@ -108,12 +104,9 @@ async fn parallel_failed_logins_cannot_pass_the_limit() {
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     let u = app.new_user().await;
     assert_parallel_failures_limited(&[&app], &u.email).await;
-    app.post(
-        "/api/v1/auth/token",
-        &json!({"email": u.email, "password": PASSWORD}),
-    )
-    .await
-    .assert_error(429, "Too many login attempts");
+    app.try_login(&u.email, PASSWORD)
+        .await
+        .assert_error(429, "Too many login attempts");
 }
 
 #[tokio::test]
@@ -134,13 +127,7 @@ async fn many_parallel_logins_with_the_right_password_all_succeed() {
     // (about one password check) instead of being refused.
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     let u = app.new_user().await;
-    let body = json!({"email": u.email, "password": PASSWORD});
-    let logins = (0..12).map(|_| app.post("/api/v1/auth/token", &body));
-    let statuses: Vec<u16> = futures::future::join_all(logins)
-        .await
-        .iter()
-        .map(|r| r.status)
-        .collect();
+    let statuses = statuses((0..12).map(|_| app.try_login(&u.email, PASSWORD))).await;
     assert_eq!(statuses, vec![200; 12]);
     // Nothing counts against the account afterwards (a key may survive at 0 or below
     // when a give-back raced a delete, never above).
@@ -182,12 +169,9 @@ async fn successful_logins_do_not_count_and_leave_nothing_stored() {
     app.failed_login(&u.email)
         .await
         .assert_error(401, "Incorrect email or password");
-    app.post(
-        "/api/v1/auth/token",
-        &json!({"email": u.email, "password": PASSWORD}),
-    )
-    .await
-    .assert_error(429, "Too many login attempts");
+    app.try_login(&u.email, PASSWORD)
+        .await
+        .assert_error(429, "Too many login attempts");
     // The 5 failures, counted under a digest: no address in the store, and nothing
     // pending once every attempt has been answered.
     let counters = throttle_counters(&app);

@@ -533,14 +533,14 @@ async fn exhausted_instance_pool_answers_503_for_that_request_only() {
          Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    // 270 connections that send their head and the first body byte, then wait.
-    let mut held = vec![];
-    for _ in 0..270 {
+    // A connection that sends its head and the first body byte, then waits.
+    let hold = || {
         let mut s = chaos::connect(port, Duration::from_secs(10)).expect("connect");
         s.write_all(head.as_bytes()).unwrap();
         s.write_all(&body[..1]).unwrap();
-        held.push(s);
-    }
+        s
+    };
+    let mut held: Vec<_> = (0..270).map(|_| hold()).collect();
     // Wait until the pool is full, or give up after 10 s. A slot still being freed from
     // an earlier request when the 270 arrived turns one of them away (503) and is free
     // a moment later: each probe that still gets an instance adds one more held request.
@@ -552,10 +552,7 @@ async fn exhausted_instance_pool_answers_503_for_that_request_only() {
             probe = Some(r);
             break;
         }
-        let mut s = chaos::connect(port, Duration::from_secs(10)).expect("connect");
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(&body[..1]).unwrap();
-        held.push(s);
+        held.push(hold());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let probe = probe.expect("held requests should exhaust the 256-instance pool");

@@ -557,12 +557,9 @@ both_backends!(update_user_password, |app| {
     let new_hash = app.stored_row("users", u.id).await.unwrap()["password_hash"].clone();
     assert_ne!(old_hash, new_hash);
     assert!(new_hash.as_str().unwrap().starts_with("$argon2id$"));
-    app.post(
-        "/api/v1/auth/token",
-        &json!({"email": u.email, "password": PASSWORD}),
-    )
-    .await
-    .assert_error(401, "Incorrect email or password");
+    app.try_login(&u.email, PASSWORD)
+        .await
+        .assert_error(401, "Incorrect email or password");
     app.login(&u.email, "brand-new-pass").await;
     // Validation applies to updates too.
     app.put_auth(
@@ -702,12 +699,9 @@ both_backends!(delete_user_cascades_cars_and_invalidates_tokens, |app| {
         .await
         .assert_error(401, "Could not validate credentials");
     // Login is gone too.
-    app.post(
-        "/api/v1/auth/token",
-        &json!({"email": a.email, "password": PASSWORD}),
-    )
-    .await
-    .assert_error(401, "Incorrect email or password");
+    app.try_login(&a.email, PASSWORD)
+        .await
+        .assert_error(401, "Incorrect email or password");
     // The username and email are free again.
     app.register(&a.username, &a.email, PASSWORD).await;
 });
