@@ -150,6 +150,9 @@ expect_fail "rule with a PromQL syntax error" "parse error" check_rules "$WORK/p
 cp "$WORK/prom/good.yml" "$WORK/prom/car-api-rules.yml"
 sed -i 's/ratio_rate5m > 0.05/ratio_rate5m > 0.5/' "$WORK/prom/car-api-rules.yml"
 expect_fail "rule whose threshold no longer fires in the unit test" "FAILED" check_rules "$WORK/prom/car-api-rules.yml" "$WORK/prom/car-api-rules.test.yml"
+cp "$WORK/prom/good.yml" "$WORK/prom/car-api-rules.yml"
+sed -i 's/absent(up{job="car-api"} == 1)/absent(up{job="car-api"})/' "$WORK/prom/car-api-rules.yml"
+expect_fail "missing-scrape alert blind to a failing scrape (up == 0)" "FAILED" check_rules "$WORK/prom/car-api-rules.yml" "$WORK/prom/car-api-rules.test.yml"
 
 echo "== dashboard"
 cp "$REPO_ROOT/monitoring/grafana/car-api-dashboard.json" "$WORK/dash.json"
