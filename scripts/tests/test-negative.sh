@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$REPO_ROOT/scripts/lib/checks.sh"
 export PATH="$PATH:/usr/sbin"
 
-SCHEMAS="${SHARED_DIR:-$(shared_dir)}/schemas"
+SCHEMAS="$SCHEMAS_DIR"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -54,70 +54,87 @@ fresh_k8s() {
   echo "$d"
 }
 
-echo "== manifests"
-expect_pass "pristine copy of k8s/ passes" check_k8s "$(fresh_k8s)" "$REPO_ROOT/spin.toml" "$SCHEMAS"
+echo "== manifests (kubectl kustomize + schemas + cross-references)"
+S="$REPO_ROOT/spin.toml"
+expect_pass "pristine copy of k8s/ passes" check_k8s "$(fresh_k8s)" "$S" "$SCHEMAS"
 
-d="$(fresh_k8s)"; yedit "$d/hpa.yaml" 'docs[0]["spec"]["minReplicas"] = "three"'
-expect_fail "wrong type (HPA minReplicas: \"three\")" "at spec/minReplicas" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/spinapp.yaml" 'del docs[0]["spec"]["image"]'
-expect_fail "missing required field (SpinApp spec.image)" "'image' is a required property" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].pop("port")'
-expect_fail "missing required field (Ingress backend port)" "Ingress" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/redis.yaml" 'docs[0]["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy_typo"] = "Always"'
-expect_fail "unknown field (Deployment container)" "imagePullPolicy_typo" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/hpa.yaml" 'docs[0]["spec"]["scaleTargetRef"]["name"] = "car-api-v2"'
-expect_fail "HPA targeting a wrong name" "scaleTargetRef" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/hpa.yaml" 'docs[0]["spec"]["scaleTargetRef"]["kind"] = "StatefulSet"'
-expect_fail "HPA targeting a StatefulSet" "scaleTargetRef" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/spinapp.yaml" '[v for v in docs[0]["spec"]["variables"] if v["name"] == "jwt_secret_key"][0]["valueFrom"]["secretKeyRef"]["key"] = "jwt_secret"'
-expect_fail "SpinApp variable reading a Secret key that does not exist" "has no key 'jwt_secret'" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/spinapp.yaml" '[v for v in docs[0]["spec"]["variables"] if v["name"] == "log_level"][0]["valueFrom"]["configMapKeyRef"]["key"] = "loglevel"'
-expect_fail "SpinApp variable reading a ConfigMap key that does not exist" "has no key 'loglevel'" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/spinapp.yaml" '[v for v in docs[0]["spec"]["variables"] if v["name"] == "log_level"][0]["name"] = "loglevel"'
-expect_fail "SpinApp variable not in spin.toml" "not a variable of spin.toml" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/spinapp.yaml" 'v = [v for v in docs[0]["spec"]["variables"] if v["name"] == "jwt_secret_key"][0]; v.pop("valueFrom"); v["value"] = "literal"'
-expect_fail "secret variable given as a literal" "must come from a Secret" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/spinapp.yaml" 'docs[0]["spec"]["replicas"] = 3'
-expect_fail "replicas set next to enableAutoscaling" "replicas must not be set" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] = 8080'
-expect_fail "Ingress backend on a port the Service lacks" "listens on port 80" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "car-api-svc"'
-expect_fail "Ingress backend naming no Service" "neither a Service nor a SpinApp" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; yedit "$d/migrate-job.yaml" 'docs[0]["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] = "db-secrets"'
-expect_fail "Job env from a Secret that does not exist" "Secret 'db-secrets' does not exist" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-d="$(fresh_k8s)"; sed -i 's#redis://car-api-redis:6379#redis://redis:6379#' "$d/runtime-config.toml"
-expect_fail "runtime config pointing at a Redis Service that does not exist" "Redis host 'redis'" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
+# Overlays that kustomize cannot build, or builds it renders wrong.
+d="$(fresh_k8s)"; printf 'resources:\n  - base\n' >"$d/kustomization.yaml"; sed -i 's#- ../../base$#- ../..#' "$d/overlays/staging/kustomization.yaml"
+expect_fail "overlay inside the base it includes (the old layout)" "cycle detected" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; sed -i 's#- ../../base$#- ../../no-such-base#' "$d/overlays/production/kustomization.yaml"
+expect_fail "overlay naming a base that does not exist" "kustomize cannot build" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; printf 'components:\n  - ../../components/no-such-component\n' >>"$d/overlays/production/kustomization.yaml"
+expect_fail "overlay naming a component that does not exist" "kustomize cannot build" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; sed -i 's#path: /spec/minReplicas#path: /spec/minReplica#' "$d/overlays/staging/kustomization.yaml"
+expect_fail "overlay patch on a misspelt field (kustomize adds it)" "minReplica" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; sed -i 's#path: /data/log_level#path: /data/loglevel#' "$d/overlays/staging/kustomization.yaml"
+expect_fail "overlay patch on a misspelt ConfigMap key (kustomize adds it)" "key 'loglevel' is read by nothing" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; sed -i 's/value: 1$/value: 5/' "$d/overlays/staging/kustomization.yaml"
-expect_fail "overlay patch making minReplicas > maxReplicas" "minReplicas 5 > maxReplicas 3" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
+expect_fail "overlay patch making minReplicas > maxReplicas" "minReplicas 5 > maxReplicas 3" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; sed -i 's/name: car-api-config$/name: car-api-settings/' "$d/overlays/staging/kustomization.yaml"
-expect_fail "overlay patch targeting nothing" "matches no resource" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
+expect_fail "overlay patch targeting nothing (kustomize says nothing)" "matches no object of the build" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; sed -i '/^namespace:/d' "$d/overlays/staging/kustomization.yaml"
+expect_fail "overlay without a namespace" "sets no namespace" check_k8s "$d" "$S" "$SCHEMAS"
 
-d="$(fresh_k8s)"; echo "# drift" >>"$d/backup/backup.sh"
-expect_fail "CronJob's backup script differs from scripts/backup.sh" "differs from" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
+# Schemas (Kubernetes 1.30 strict, SpinKube CRDs) on the rendered objects.
+d="$(fresh_k8s)"; yedit "$d/base/hpa.yaml" 'docs[0]["spec"]["minReplicas"] = "three"'
+expect_fail "wrong type (HPA minReplicas: \"three\")" "at spec/minReplicas" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'del docs[0]["spec"]["image"]'
+expect_fail "missing required field (SpinApp spec.image)" "'image' is a required property" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["imagePullSecret"] = [{"name": "x"}]'
+expect_fail "unknown field (SpinApp spec.imagePullSecret)" "imagePullSecret" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].pop("port")'
+expect_fail "missing required field (Ingress backend port)" "Ingress" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/redis.yaml" 'docs[0]["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy_typo"] = "Always"'
+expect_fail "unknown field (Deployment container)" "imagePullPolicy_typo" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/backup-cronjob.yaml" 'docs[1]["spec"]["accessModes"] = "ReadWriteOnce"'
+expect_fail "wrong type (PersistentVolumeClaim accessModes)" "at spec/accessModes" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/networkpolicy.yaml" 'docs[0]["spec"]["ingress"][0]["ports"][0]["protocol_"] = "TCP"'
+expect_fail "unknown field (NetworkPolicy port)" "protocol_" check_k8s "$d" "$S" "$SCHEMAS"
 
+# The project's own rules.
+d="$(fresh_k8s)"; yedit "$d/base/hpa.yaml" 'docs[0]["spec"]["scaleTargetRef"]["name"] = "car-api-v2"'
+expect_fail "HPA targeting a wrong name" "scaleTargetRef" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/hpa.yaml" 'docs[0]["spec"]["scaleTargetRef"]["kind"] = "StatefulSet"'
+expect_fail "HPA targeting a StatefulSet" "scaleTargetRef" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/hpa.yaml" 'docs[0]["spec"]["metrics"].append({"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 80}}})'
+expect_fail "HPA scaling on memory again" "CPU 70 % only" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" '[v for v in docs[0]["spec"]["variables"] if v["name"] == "jwt_secret_key"][0]["valueFrom"]["secretKeyRef"]["key"] = "jwt_secret"'
+expect_fail "SpinApp variable reading a Secret key that does not exist" "has no key 'jwt_secret'" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" '[v for v in docs[0]["spec"]["variables"] if v["name"] == "log_level"][0]["valueFrom"]["configMapKeyRef"]["key"] = "loglevel"'
+expect_fail "SpinApp variable reading a ConfigMap key that does not exist" "has no key 'loglevel'" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" '[v for v in docs[0]["spec"]["variables"] if v["name"] == "log_level"][0]["name"] = "loglevel"'
+expect_fail "SpinApp variable not in spin.toml" "not a variable of spin.toml" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'v = [v for v in docs[0]["spec"]["variables"] if v["name"] == "jwt_secret_key"][0]; v.pop("valueFrom"); v["value"] = "literal"'
+expect_fail "secret variable given as a literal" "must come from a Secret" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["replicas"] = 3'
+expect_fail "replicas set next to enableAutoscaling" "replicas must not be set" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["podAnnotations"] = {"prometheus.io/scrape": "true"}'
+expect_fail "pods annotated for per-pod scraping" "scrape the Service once" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp-executor.yaml" 'del docs[0]["metadata"]["labels"]["app.kubernetes.io/component"]'
+expect_fail "executor without the label deploy.sh applies first" "component=executor" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["path"] = "/"'
+expect_fail "Ingress routing / (and so /metrics) to the public" "routes /metrics to the public" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][2].update({"path": "/metrics", "pathType": "Exact"})'
+expect_fail "Ingress routing /metrics exactly" "routes /metrics to the public" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] = 8080'
+expect_fail "Ingress backend on a port the Service lacks" "listens on port 80" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "car-api-svc"'
+expect_fail "Ingress backend naming no Service" "neither a Service nor a SpinApp" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/migrate-job.yaml" 'docs[0]["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] = "db-secrets"'
+expect_fail "Job env from a Secret that does not exist" "Secret 'db-secrets' does not exist" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; sed -i 's#redis://car-api-redis:6379#redis://redis:6379#' "$d/base/runtime-config.toml"
+expect_fail "runtime config pointing at a Redis Service that does not exist" "Redis host 'redis'" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/components/pgbouncer/pgbouncer.yaml" 'docs[1]["spec"]["selector"]["app.kubernetes.io/component"] = "pgbouncr"'
+expect_fail "component Service selecting no pods" "matches no workload" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; echo "# drift" >>"$d/base/backup/backup.sh"
+expect_fail "CronJob's backup script differs from scripts/backup.sh" "differs from" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; sed -i 's/CHANGE_ME_AT_LEAST_32_RANDOM_BYTES/real-looking-secret-value-123456789012/' "$d/secret.template.yaml"
-expect_fail "Secret template with a real-looking value" "not a CHANGE_ME placeholder" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
+expect_fail "Secret template with a real-looking value" "not a CHANGE_ME placeholder" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; cp "$d/base/hpa.yaml" "$d/base/hpa-old.yaml"
+expect_fail "manifest file no kustomization applies" "is in no build" check_k8s "$d" "$S" "$SCHEMAS"
 
-d="$(fresh_k8s)"; cp "$d/hpa.yaml" "$d/hpa-old.yaml"
-expect_fail "manifest file no kustomization applies" "not referenced by any kustomization" check_k8s "$d" "$REPO_ROOT/spin.toml" "$SCHEMAS"
-
-expect_fail "schemas folder absent" "schema folder not found" check_k8s "$(fresh_k8s)" "$REPO_ROOT/spin.toml" "$WORK/no-shared/schemas"
+expect_fail "vendored schemas absent" "schema folder not found" check_k8s "$(fresh_k8s)" "$S" "$WORK/no-schemas"
 
 echo "== workflows (actionlint)"
 mkdir -p "$WORK/wf"

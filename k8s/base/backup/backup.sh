@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Logical backup of the Car API database: pg_dump | gzip into a timestamped
 # file, backups older than the retention removed, optional upload to S3.
-# The nightly CronJob (k8s/backup-cronjob.yaml) runs this very file
-# (k8s/backup/backup.sh is kept identical; scripts/check-deploy.sh checks it).
+# The nightly CronJob (k8s/base/backup-cronjob.yaml) runs this very file
+# (k8s/base/backup/backup.sh is kept identical; scripts/check-deploy.sh checks it).
 set -euo pipefail
 
 usage() {
