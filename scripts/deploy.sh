@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploy the Car API to a SpinKube cluster:
-#   push (spin registry push + migrator image) -> migrate (Job) -> apply
-#   (kustomize overlay with the new tag) -> wait (rollout) -> health check.
+#   push (spin registry push + migrator image) -> pin (digests) -> secrets ->
+#   executor (alone, first) -> migrate (Job) -> apply (the overlay with the
+#   pinned images) -> wait (rollout) -> health check.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -16,14 +17,21 @@ Steps:
   1. push     spin build; spin registry push $IMAGE_REPO:$TAG;
               docker build/push of the migrator image $IMAGE_REPO/migrator:$TAG
               (skipped with --skip-push, e.g. when CI pushed already)
-  2. secrets  when DATABASE_URL and JWT_SECRET_KEY are set, create or update
-              Secret car-api-secrets from them; otherwise it must exist
-  3. migrate  delete the previous migration Job, apply the new one alone, wait
+  2. pin      the digests of both images (APP_DIGEST / MIGRATOR_DIGEST, else
+              asked from the registry): the cluster runs exactly what was
+              pushed, as $IMAGE_REPO:$TAG@sha256:..., even if the tag moves
+  3. secrets  when DATABASE_URL and JWT_SECRET_KEY are set, create or update
+              Secret car-api-secrets from them; otherwise it must exist. When
+              REGISTRY_USERNAME and REGISTRY_PASSWORD are set, Secret
+              car-api-registry too, and k8s/components/private-registry is added
+  4. executor apply the SpinAppExecutor alone and wait for it: spin-operator's
+              webhook refuses a SpinApp whose executor does not exist yet
+  5. migrate  delete the previous migration Job, apply the new one alone, wait
               until it completes (migrator up, then status); stop on failure
-  4. apply    kubectl apply -k of k8s/overlays/$ENV with the new images
-  5. wait     until the operator's Deployment runs the new image and
+  6. apply    kubectl apply -k of k8s/overlays/$ENV with the pinned images
+  7. wait     until the operator's Deployment runs the new image and
               kubectl rollout status succeeds
-  6. check    GET /health_check answers 200 (APP_URL, or a port-forward)
+  8. check    GET /health_check answers 200 (APP_URL, or a port-forward)
 
 Options:
   --env ENV     staging (default) or production: k8s/overlays/ENV
@@ -34,11 +42,15 @@ Options:
 
 Environment:
   IMAGE_REPO            e.g. ghcr.io/acme/car-api (default: ghcr.io/$GITHUB_REPOSITORY, lowercased)
+  APP_DIGEST            optional: sha256:... of $IMAGE_REPO:$TAG (default: asked with crane or docker buildx)
+  MIGRATOR_DIGEST       optional: sha256:... of $IMAGE_REPO/migrator:$TAG (same)
   NAMESPACE             default: car-api-staging (staging), car-api (production)
   APP_URL               public base URL for the health check, e.g. https://api.example.com
   DATABASE_URL          optional: app database URL, written to the Secret
   MIGRATE_DATABASE_URL  optional: direct URL for migrations/backups (default: DATABASE_URL)
   JWT_SECRET_KEY        optional: written to the Secret (32+ bytes)
+  REGISTRY_USERNAME     optional, with REGISTRY_PASSWORD: pull credentials for a
+  REGISTRY_PASSWORD     private registry (a token that may read the packages)
   KUBECTL               kubectl binary (default: kubectl)
   TIMEOUT               seconds to wait for the migration and the rollout (default: 600)
 EOF
@@ -83,7 +95,10 @@ if [[ -z "${IMAGE_REPO:-}" ]]; then
 fi
 APP_IMAGE="$IMAGE_REPO:$TAG"
 MIGRATOR_IMAGE="$IMAGE_REPO/migrator:$TAG"
+APP_DIGEST="${APP_DIGEST:-}"
+MIGRATOR_DIGEST="${MIGRATOR_DIGEST:-}"
 TIMEOUT="${TIMEOUT:-600}"
+EXECUTOR=containerd-shim-spin
 
 need "$KUBECTL" "https://kubernetes.io/docs/tasks/tools/"
 need curl "apt-get install curl"
@@ -96,23 +111,27 @@ log "deploying $APP_IMAGE to $ENVIRONMENT (namespace $NAMESPACE)"
 
 # ---- 1. push ----------------------------------------------------------------
 if [[ $SKIP_PUSH -eq 0 ]]; then
-  log "step 1/6: build and push"
+  log "step 1/8: build and push"
   run_sh "cd '$REPO_ROOT' && spin build"
   run spin registry push --from "$REPO_ROOT/spin.toml" "$APP_IMAGE"
   run docker build -f "$REPO_ROOT/migrator/Dockerfile" -t "$MIGRATOR_IMAGE" "$REPO_ROOT"
   run docker push "$MIGRATOR_IMAGE"
 else
-  log "step 1/6: push skipped (--skip-push); expecting $APP_IMAGE and $MIGRATOR_IMAGE to exist"
+  log "step 1/8: push skipped (--skip-push); expecting $APP_IMAGE and $MIGRATOR_IMAGE to exist"
 fi
 
-# ---- render: an overlay of the environment's overlay with this tag -----------
-render_overlay "$OVERLAY" "$ENVIRONMENT-$TAG" "$IMAGE_REPO" "$TAG"
+# ---- 2. pin -----------------------------------------------------------------
+log "step 2/8: pin both images by digest"
+pin_digest APP_DIGEST "$APP_IMAGE"
+pin_digest MIGRATOR_DIGEST "$MIGRATOR_IMAGE"
+APP_REF="$APP_IMAGE@$APP_DIGEST"
 
-# ---- 2. secrets ---------------------------------------------------------------
+# ---- 3. secrets ---------------------------------------------------------------
 K=("$KUBECTL" --namespace "$NAMESPACE")
+RENDER_COMPONENTS=()
 run_sh "$KUBECTL create namespace $NAMESPACE --dry-run=client -o yaml | $KUBECTL apply -f -"
 if [[ -n "${DATABASE_URL:-}" && -n "${JWT_SECRET_KEY:-}" ]]; then
-  log "step 2/6: Secret car-api-secrets from DATABASE_URL, MIGRATE_DATABASE_URL, JWT_SECRET_KEY"
+  log "step 3/8: Secret car-api-secrets from DATABASE_URL, MIGRATE_DATABASE_URL, JWT_SECRET_KEY"
   (( ${#JWT_SECRET_KEY} >= 32 )) || die "JWT_SECRET_KEY must be at least 32 bytes"
   if [[ $DRY_RUN -eq 1 ]]; then
     echo "would run: ${K[*]} create secret generic car-api-secrets --from-literal=database_url=*** --from-literal=migrate_database_url=*** --from-literal=jwt_secret_key=*** --dry-run=client -o yaml | ${K[*]} apply -f -"
@@ -124,34 +143,55 @@ if [[ -n "${DATABASE_URL:-}" && -n "${JWT_SECRET_KEY:-}" ]]; then
       --dry-run=client -o yaml | "${K[@]}" apply -f -
   fi
 else
-  log "step 2/6: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set)"
+  log "step 3/8: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set)"
   run "${K[@]}" get secret car-api-secrets -o name
 fi
+if [[ -n "${REGISTRY_USERNAME:-}" && -n "${REGISTRY_PASSWORD:-}" ]]; then
+  registry="${IMAGE_REPO%%/*}"
+  log "step 3/8: Secret car-api-registry (pull credentials for $registry), component private-registry"
+  if [[ $DRY_RUN -eq 1 ]]; then
+    echo "would run: ${K[*]} create secret docker-registry car-api-registry --docker-server=$registry --docker-username=$REGISTRY_USERNAME --docker-password=*** --dry-run=client -o yaml | ${K[*]} apply -f -"
+  else
+    "${K[@]}" create secret docker-registry car-api-registry \
+      --docker-server="$registry" --docker-username="$REGISTRY_USERNAME" \
+      --docker-password="$REGISTRY_PASSWORD" \
+      --dry-run=client -o yaml | "${K[@]}" apply -f -
+  fi
+  RENDER_COMPONENTS+=(private-registry)
+fi
 
-# ---- 3. migrate ------------------------------------------------------------------
-log "step 3/6: migration Job"
+# ---- render: the environment's overlay, pinned images, in $NAMESPACE -----------
+render_overlay "$OVERLAY" "$ENVIRONMENT-$TAG"
+
+# ---- 4. executor --------------------------------------------------------------
+log "step 4/8: SpinAppExecutor $EXECUTOR first (the webhook checks every SpinApp against it)"
+run "${K[@]}" apply -k "$RENDER_DIR" -l app.kubernetes.io/component=executor
+wait_for_executor "${K[@]}" "$EXECUTOR"
+
+# ---- 5. migrate ----------------------------------------------------------------
+log "step 5/8: migration Job"
 run "${K[@]}" delete job car-api-migrate --ignore-not-found --wait=true
 run "${K[@]}" apply -k "$RENDER_DIR" -l app.kubernetes.io/component=migrate
 wait_for_job "${K[@]}" car-api-migrate "$TIMEOUT"
 
-# ---- 4. apply --------------------------------------------------------------------
-log "step 4/6: apply $OVERLAY with $APP_IMAGE"
+# ---- 6. apply ------------------------------------------------------------------
+log "step 6/8: apply $OVERLAY with $APP_REF"
 previous=""
 if [[ $DRY_RUN -eq 0 ]]; then
   previous="$("${K[@]}" get spinapp car-api -o jsonpath='{.spec.image}' 2>/dev/null || true)"
 fi
-run "${K[@]}" apply -k "$RENDER_DIR" -l 'app.kubernetes.io/component!=migrate'
-if [[ -n "$previous" && "$previous" != "$APP_IMAGE" ]]; then
-  # What rollback.sh --help points at to find the previous artifact.
+apply_retrying "${K[@]}" -- apply -k "$RENDER_DIR" -l 'app.kubernetes.io/component!=migrate'
+if [[ -n "$previous" && "$previous" != "$APP_REF" ]]; then
+  # What rollback.sh --previous goes back to.
   run "${K[@]}" annotate spinapp car-api --overwrite "car-api.deploy/previous-image=$previous"
 fi
 
-# ---- 5. wait ---------------------------------------------------------------------
-log "step 5/6: rollout"
-wait_for_rollout "${K[@]}" car-api "$APP_IMAGE" "$TIMEOUT"
+# ---- 7. wait -------------------------------------------------------------------
+log "step 7/8: rollout"
+wait_for_rollout "${K[@]}" car-api "$APP_REF" "$TIMEOUT"
 
-# ---- 6. health check -------------------------------------------------------------
-log "step 6/6: health check"
+# ---- 8. health check -----------------------------------------------------------
+log "step 8/8: health check"
 health_check "${K[@]}" car-api
 
-log "deployed $APP_IMAGE to $ENVIRONMENT"
+log "deployed $APP_REF to $ENVIRONMENT"
