@@ -38,8 +38,9 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
     let mut route_label = UNMATCHED_ROUTE;
     let mut user = None;
     let mut queries = 0;
-    // Orchestrators probe health by pod IP, whatever the public host names are.
-    let is_probe = [&api::HEALTH, &api::HEALTH_DETAILED]
+    // Orchestrators probe health, and Prometheus scrapes, by pod IP or Service name,
+    // whatever the public host names are.
+    let is_probe = [&api::HEALTH, &api::HEALTH_DETAILED, &api::METRICS]
         .iter()
         .any(|probe| probe.template == request.path);
     let outcome = if !is_probe && !settings.host_allowed(request.header("host")) {
