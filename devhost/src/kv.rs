@@ -466,7 +466,10 @@ impl atomics::Host for HostState {
             store: cas_ref.store.clone(),
         };
         let key = cas_ref.key.clone();
-        // Without a prior `current`, Spin reads the value now, so the swap
+        if self.services.compat.strict() {
+            return self.swap_like_spin(cas, bucket, key, value).await;
+        }
+        // Without a prior `current`, the value is read now, so the swap
         // succeeds unless someone writes in between.
         let expected = match &cas_ref.seen {
             Some(seen) => seen.clone(),
@@ -479,6 +482,42 @@ impl atomics::Host for HostState {
             .compare_and_swap(&key, expected.as_deref(), &value)
             .await
         {
+            Ok(true) => {
+                self.table.delete(cas)?;
+                Ok(Ok(()))
+            }
+            Ok(false) => Ok(Err(atomics::CasError::CasFailed(cas))),
+            Err(e) => Ok(Err(atomics::CasError::StoreError(e.into()))),
+        }
+    }
+}
+
+impl HostState {
+    /// `swap` as Spin's stores do it (see `compat`): the SQLite store compares only a
+    /// value `current` saw (a missing key, or no `current` at all, is overwritten
+    /// unconditionally); the Redis store writes unconditionally without `current`, and
+    /// after a lost race reports success although its transaction wrote nothing.
+    async fn swap_like_spin(
+        &mut self,
+        cas: Resource<Cas>,
+        bucket: Bucket,
+        key: String,
+        value: Vec<u8>,
+    ) -> WResult<(), atomics::CasError> {
+        let seen = self.table.get(&cas)?.seen.clone();
+        let redis = matches!(*bucket.store, KvStore::Redis { .. });
+        let outcome = match seen {
+            Some(Some(expected)) => bucket
+                .compare_and_swap(&key, Some(&expected), &value)
+                .await
+                .map(|swapped| swapped || redis),
+            Some(None) if redis => bucket
+                .compare_and_swap(&key, None, &value)
+                .await
+                .map(|_| true),
+            _ => bucket.set(&key, &value).await.map(|()| true),
+        };
+        match outcome {
             Ok(true) => {
                 self.table.delete(cas)?;
                 Ok(Ok(()))
@@ -534,6 +573,11 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> WResult<Vec<(String, Option<Vec<u8>>)>, store::Error> {
         let b = self.table.get(&b)?;
+        if self.services.compat.strict() && matches!(*b.store, KvStore::Redis { .. }) {
+            return Ok(Err(store::Error::Other(
+                crate::compat::REDIS_GET_MANY.into(),
+            )));
+        }
         // Spin returns only the keys that exist.
         let mut out = Vec::new();
         for k in keys {

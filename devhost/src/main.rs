@@ -3,6 +3,7 @@
 
 mod allowed_hosts;
 mod bindings;
+mod compat;
 mod engine;
 mod kv;
 mod manifest;
@@ -43,6 +44,9 @@ OPTIONS:
                                        [default: $XDG_CACHE_HOME/devhost or ~/.cache/devhost]
         --access-log                   print a line per request on stderr (method, path,
                                        status, time); off by default, like Spin
+        --spin-compat <strict|off>     strict: fail where any supported Spin release fails
+                                       (see devhost/README.md) [env: DEVHOST_SPIN_COMPAT]
+                                       [default: strict]
     -h, --help                         print this help
 ";
 
@@ -54,6 +58,7 @@ struct UpArgs {
     state_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     access_log: bool,
+    spin_compat: Option<compat::SpinCompat>,
 }
 
 enum Command {
@@ -95,6 +100,7 @@ fn parse_args(args: &[String]) -> Result<Command> {
             "--runtime-config-file" => up.runtime_config = Some(value()?.into()),
             "--state-dir" => up.state_dir = Some(value()?.into()),
             "--cache-dir" => up.cache_dir = Some(value()?.into()),
+            "--spin-compat" => up.spin_compat = Some(compat::SpinCompat::parse(&value()?)?),
             other => bail!("unknown option {other:?} (see `devhost up --help`)"),
         }
     }
@@ -249,6 +255,13 @@ fn run(up: UpArgs) -> Result<()> {
                 .map(|(k, v)| (k.clone(), sqlite::SqliteDatabase::new(v.clone())))
                 .collect(),
             kv: kv::build_stores(&runtime_config.kv_stores)?,
+            compat: match up.spin_compat {
+                Some(c) => c,
+                None => match std::env::var("DEVHOST_SPIN_COMPAT") {
+                    Ok(v) => compat::SpinCompat::parse(&v)?,
+                    Err(_) => compat::SpinCompat::default(),
+                },
+            },
         });
         let triggers: Vec<(String, String)> = manifest
             .triggers

@@ -259,6 +259,14 @@ impl v4::HostConnection for HostState {
             Err(e) => return Ok(Err(query_failed(e))),
         };
         let Some(first) = rows.first() else {
+            if self.services.compat.strict() {
+                eprintln!(
+                    "devhost: ERROR in component {}: {}",
+                    self.component.id,
+                    crate::compat::ZERO_ROW_QUERY
+                );
+                return Err(wasmtime::Error::msg(crate::compat::ZERO_ROW_QUERY));
+            }
             return Ok(Ok(RowSet {
                 columns: vec![],
                 rows: vec![],

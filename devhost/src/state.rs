@@ -29,6 +29,8 @@ pub struct Services {
     pub pg: PgPools,
     pub sqlite: SqliteDatabases,
     pub kv: KvStores,
+    /// Whether Spin's known defects are reproduced (see `compat`).
+    pub compat: crate::compat::SpinCompat,
 }
 
 pub struct HostState {

@@ -12,7 +12,7 @@ use identity::throttle::{Counters, Decision, bucket};
 use serde_json::json;
 use web::kv::Kv;
 use web::log::{Level, emit};
-use web::{ApiError, Ctx};
+use web::{ApiError, Ctx, metrics};
 
 /// How long an attempt waits for a slot while others on the same email are in progress
 /// (each holds one for about a password check, ~70 ms), and how often it looks.
@@ -20,16 +20,21 @@ const BUSY_WAIT: Duration = Duration::from_secs(3);
 const BUSY_POLL: Duration = Duration::from_millis(25);
 
 /// A login attempt in progress: counted in its email's attempts and pending counters
-/// of `bucket` until settled by [`Attempt::failed`] or [`Attempt::release`]. Counts
-/// nothing when the store could not be reached.
+/// of `bucket` until settled by [`Attempt::failed`] or [`Attempt::release`].
 pub struct Attempt {
-    counted: Option<(Counters, i64)>,
+    counted: (Counters, i64),
     log_level: Level,
 }
 
 /// Begins a login attempt for `email`: 429 with `Retry-After` when the email is locked
-/// (or when no slot frees up within [`BUSY_WAIT`]). A store outage does not lock
-/// anybody out: the login goes ahead unthrottled and the problem is logged.
+/// (or when no slot frees up within [`BUSY_WAIT`]).
+///
+/// When the counters cannot be read or written, the login **fails closed**: 503, logged
+/// at `error`, counted in `login_throttle_unavailable_total` (alerted on in
+/// monitoring/). Letting attempts through unthrottled would silently switch off the
+/// brute-force protection for as long as the store is broken, and nobody would see it
+/// (that is what happened on Spin's Redis store, whose `get_many` always fails); a
+/// refused login is visible at once and loses nothing: the client retries later.
 pub fn begin(ctx: &Ctx, email: &str) -> Result<Attempt, ApiError> {
     let log_level = ctx.settings.log_level;
     let counters = Counters::for_email(email);
@@ -40,7 +45,7 @@ pub fn begin(ctx: &Ctx, email: &str) -> Result<Attempt, ApiError> {
         match decision {
             Ok(Decision::Proceed) => {
                 return Ok(Attempt {
-                    counted: Some((counters, bucket(now))),
+                    counted: (counters, bucket(now)),
                     log_level,
                 });
             }
@@ -52,11 +57,18 @@ pub fn begin(ctx: &Ctx, email: &str) -> Result<Attempt, ApiError> {
             }
             Ok(Decision::Busy) => return Err(ApiError::TooManyLoginAttempts { retry_after: 1 }),
             Err(cause) => {
-                warn(log_level, &cause);
-                return Ok(Attempt {
-                    counted: None,
+                if let Ok(kv) = Kv::open() {
+                    let _ = kv.increment(metrics::THROTTLE_UNAVAILABLE_KEY, 1);
+                }
+                emit(
                     log_level,
-                });
+                    Level::Error,
+                    "login throttling unavailable: login refused",
+                    json!({ "cause": cause }),
+                );
+                return Err(ApiError::Unavailable(format!(
+                    "login throttling unavailable: {cause}"
+                )));
             }
         }
     }
@@ -75,9 +87,7 @@ impl Attempt {
     }
 
     fn settle(self, how: impl Fn(&Counters, &Kv, i64) -> Result<(), String>) {
-        let Some((counters, b)) = &self.counted else {
-            return;
-        };
+        let (counters, b) = &self.counted;
         // Unsettled, the attempt counts as a failure once it is no longer recent.
         if let Err(cause) = Kv::open().and_then(|kv| how(counters, &kv, *b)) {
             warn(self.log_level, &cause);

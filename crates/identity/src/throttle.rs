@@ -88,8 +88,19 @@ impl Counters {
     pub fn count_in(&self, store: &impl CounterStore, now: i64) -> Result<Decision, String> {
         let b = bucket(now);
         store.increment(&self.attempts_key(b), 1)?;
-        store.increment(&self.pending_key(b), 1)?;
-        let decision = decide(&store.counters(&self.window_keys(now))?, now);
+        if let Err(cause) = store.increment(&self.pending_key(b), 1) {
+            // Not counted in after all: a stray attempt would become a failure later.
+            let _ = give_back(store, &self.attempts_key(b));
+            return Err(cause);
+        }
+        let counts = match store.counters(&self.window_keys(now)) {
+            Ok(counts) => counts,
+            Err(cause) => {
+                let _ = self.release(store, b);
+                return Err(cause);
+            }
+        };
+        let decision = decide(&counts, now);
         if decision != Decision::Proceed {
             give_back(store, &self.attempts_key(b))?;
             give_back(store, &self.pending_key(b))?;
@@ -369,5 +380,32 @@ mod tests {
         assert!(keys[0].starts_with("login-attempts/"));
         assert_ne!(c, Counters::for_email("bob@example.com"));
         assert_eq!(c, alice());
+    }
+
+    /// A store whose reads fail, as Spin's Redis `get_many` does: increments go through.
+    struct UnreadableStore(Store);
+
+    impl CounterStore for UnreadableStore {
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+            self.0.increment(key, delta)
+        }
+        fn counters(&self, _keys: &[String]) -> Result<Vec<i64>, String> {
+            Err("wrong number of arguments for 'keys' command".into())
+        }
+        fn delete(&self, key: &str) -> Result<(), String> {
+            self.0.delete(key)
+        }
+    }
+
+    #[test]
+    fn an_attempt_that_cannot_read_its_window_is_an_error_and_leaves_nothing_counted() {
+        let store = UnreadableStore(Store::default());
+        let c = alice();
+        assert!(c.count_in(&store, T0).is_err());
+        assert!(
+            store.0.0.borrow().values().all(|&n| n == 0),
+            "{:?}",
+            store.0.0
+        );
     }
 }

@@ -6,12 +6,13 @@
 //! never interpolated. Values that the two databases represent differently — booleans,
 //! timestamps, money — are converted here and nowhere else.
 
-use std::cell::Cell as Counter;
 use std::fmt;
 
 use domain::{Price, Timestamp};
 use spin_sdk::wit::pg4;
 use spin_sdk::wit::sqlite3;
+
+mod zero_row_guard;
 
 include!(concat!(env!("OUT_DIR"), "/latest_migration.rs"));
 
@@ -111,7 +112,7 @@ enum Connection {
 /// the host side, so opening one per request is the intended use.
 pub struct Db {
     connection: Connection,
-    queries: Counter<u64>,
+    queries: std::cell::Cell<u64>,
 }
 
 impl Db {
@@ -141,7 +142,7 @@ impl Db {
         };
         Ok(Db {
             connection,
-            queries: Counter::new(0),
+            queries: std::cell::Cell::new(0),
         })
     }
 
@@ -156,10 +157,10 @@ impl Db {
         match &self.connection {
             Connection::Postgres(c) => {
                 let params: Vec<pg4::ParameterValue> = params.iter().map(pg_param).collect();
-                let rows = c.query(sql, &params).map_err(pg_error)?;
-                Ok(rows
-                    .rows
-                    .into_iter()
+                let rows = c
+                    .query(&zero_row_guard::wrap(sql), &params)
+                    .map_err(pg_error)?;
+                Ok(zero_row_guard::unwrap(rows.rows)
                     .map(|r| Row(r.into_iter().map(pg_cell).collect()))
                     .collect())
             }

@@ -17,6 +17,10 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 const PREFIX: &str = "metrics/";
 
+/// Logins refused because the throttling counters could not be used (the rule fails
+/// closed); rendered as `login_throttle_unavailable_total`.
+pub const THROTTLE_UNAVAILABLE_KEY: &str = "metrics/throttle_unavailable";
+
 /// Methods outside this set share one label, so a client cannot grow the series.
 pub fn method_label(method: &str) -> &'static str {
     match method {
@@ -71,6 +75,7 @@ pub fn render(kv: &Kv) -> Result<String, String> {
     let mut requests: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     let mut histograms: BTreeMap<(String, String), Histogram> = BTreeMap::new();
     let mut db_queries = 0;
+    let mut throttle_unavailable = 0;
     let keys = kv.keys(PREFIX)?;
     let values = kv.counters(&keys)?;
     for (key, value) in keys.iter().zip(values) {
@@ -103,6 +108,7 @@ pub fn render(kv: &Kv) -> Result<String, String> {
                 }
             }
             "db_queries" => db_queries = value,
+            "throttle_unavailable" => throttle_unavailable = value,
             _ => {}
         }
     }
@@ -151,6 +157,14 @@ pub fn render(kv: &Kv) -> Result<String, String> {
     out.push_str("# HELP database_queries_total Database statements run by the service.\n");
     out.push_str("# TYPE database_queries_total counter\n");
     let _ = writeln!(out, "database_queries_total {db_queries}");
+    out.push_str(
+        "# HELP login_throttle_unavailable_total Logins refused with 503 because the login-throttling counters could not be used.\n",
+    );
+    out.push_str("# TYPE login_throttle_unavailable_total counter\n");
+    let _ = writeln!(
+        out,
+        "login_throttle_unavailable_total {throttle_unavailable}"
+    );
     Ok(out)
 }
 

@@ -20,6 +20,9 @@
 //! PostgreSQL: `$TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! unreachable → the PostgreSQL half is skipped loudly, or fails under `CI` /
 //! `REQUIRE_POSTGRES=1`.
+//! Key-value store: each app's own SQLite store file, or with `E2E_KEY_VALUE=redis` (the
+//! production setup) a Redis database of its own at `$TEST_REDIS_URL`, leased from
+//! databases 1–15 and flushed before use, so counters never mix between tests.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -120,6 +123,119 @@ impl Options {
     pub fn runtime_config(mut self, v: &str) -> Self {
         self.runtime_config = Some(v.into());
         self
+    }
+}
+
+/// `E2E_BACKEND=sqlite|postgres` runs only that half of each `both_backends!` pair (the
+/// Spin matrix in CI runs one database per job); unset or `both`, both halves run.
+pub fn backend_selected(backend: Backend) -> bool {
+    let selected = match std::env::var("E2E_BACKEND").ok().as_deref() {
+        None | Some("" | "both") => true,
+        Some("sqlite") => backend == Backend::Sqlite,
+        Some("postgres") => backend == Backend::Postgres,
+        Some(other) => panic!("E2E_BACKEND must be `sqlite`, `postgres` or `both`, not {other:?}"),
+    };
+    if !selected {
+        eprintln!("skipped: {backend:?} is not selected by E2E_BACKEND");
+    }
+    selected
+}
+
+/// `E2E_KEY_VALUE=redis`: every app that does not choose its store runs on Redis.
+pub fn redis_for_every_app() -> bool {
+    match std::env::var("E2E_KEY_VALUE").ok().as_deref() {
+        Some("redis") => true,
+        None | Some("" | "spin") => false,
+        Some(other) => panic!("E2E_KEY_VALUE must be `redis` or `spin`, not {other:?}"),
+    }
+}
+
+/// One of Redis databases 1–15, held by one app and flushed before it is handed out.
+/// (Database 0 is where `Options::redis()` apps share counters under unique keys.)
+pub struct RedisLease {
+    db: u8,
+}
+
+fn redis_leases() -> &'static Mutex<[bool; 16]> {
+    static LEASES: OnceLock<Mutex<[bool; 16]>> = OnceLock::new();
+    LEASES.get_or_init(|| Mutex::new([false; 16]))
+}
+
+impl RedisLease {
+    fn take() -> RedisLease {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            {
+                let mut leases = redis_leases().lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(db) = (1..16).find(|&db| !leases[db]) {
+                    leases[db] = true;
+                    let lease = RedisLease { db: db as u8 };
+                    lease.flush();
+                    return lease;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no free Redis database in 5 minutes"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn base_url() -> String {
+        let url =
+            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let url = url.trim_end_matches('/');
+        // Drop a database number the URL may already carry.
+        match url.rsplit_once('/') {
+            Some((head, db)) if !head.ends_with('/') && db.parse::<u8>().is_ok() => head.into(),
+            _ => url.into(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/{}", Self::base_url(), self.db)
+    }
+
+    /// `SELECT db` + `FLUSHDB` over a plain connection (RESP), so no client crate is needed.
+    fn flush(&self) {
+        use std::io::{Read, Write};
+        let base = Self::base_url();
+        let address = base
+            .trim_start_matches("redis://")
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut stream = std::net::TcpStream::connect(&address).unwrap_or_else(|e| {
+            panic!("E2E_KEY_VALUE=redis: cannot reach Redis at {address}: {e}")
+        });
+        let db = self.db.to_string();
+        let command = format!(
+            "*2\r\n$6\r\nSELECT\r\n${}\r\n{db}\r\n*1\r\n$7\r\nFLUSHDB\r\n",
+            db.len()
+        );
+        stream
+            .write_all(command.as_bytes())
+            .expect("write to Redis");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 64];
+        while reply.iter().filter(|&&b| b == b'\n').count() < 2 {
+            let n = stream.read(&mut buf).expect("read from Redis");
+            assert!(n > 0, "Redis closed the connection");
+            reply.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(reply, b"+OK\r\n+OK\r\n", "SELECT/FLUSHDB on Redis");
+    }
+}
+
+impl Drop for RedisLease {
+    fn drop(&mut self) {
+        let mut leases = redis_leases().lock().unwrap_or_else(|p| p.into_inner());
+        leases[self.db as usize] = false;
     }
 }
 
@@ -471,6 +587,10 @@ pub struct TestApp {
     child: Mutex<Option<Child>>,
     log_path: PathBuf,
     db: Db,
+    /// The Redis database this app's key-value store uses (`E2E_KEY_VALUE=redis`),
+    /// given back when the app is dropped.
+    #[allow(dead_code)]
+    redis_lease: Option<RedisLease>,
     // Last, so the directory goes after the child is gone.
     tmp: tempfile::TempDir,
 }
@@ -528,10 +648,17 @@ impl TestApp {
             }
         };
 
+        let mut redis_lease = None;
         let runtime_config = match &options.runtime_config {
             Some(rc) => rc.replace("{tmp}", &tmp.path().display().to_string()),
             None => {
                 let kv = match options.key_value {
+                    KeyValue::Spin if redis_for_every_app() => {
+                        let lease = RedisLease::take();
+                        let kv = format!("type = \"redis\"\nurl = {:?}\n", lease.url());
+                        redis_lease = Some(lease);
+                        kv
+                    }
                     KeyValue::Spin => format!(
                         "type = \"spin\"\npath = {:?}\n",
                         tmp.path().join("kv.db").display().to_string()
@@ -638,6 +765,7 @@ impl TestApp {
                 child: Mutex::new(Some(child)),
                 log_path,
                 db,
+                redis_lease,
                 tmp,
             };
             if let Err(msg) = ready {
@@ -1604,12 +1732,18 @@ macro_rules! both_backends {
 
             #[tokio::test]
             async fn [<$name _sqlite>]() {
+                if !$crate::backend_selected($crate::Backend::Sqlite) {
+                    return;
+                }
                 let app = $crate::TestApp::spawn($crate::Backend::Sqlite, $opts).await;
                 [<__ $name _body>](&app).await;
             }
 
             #[tokio::test]
             async fn [<$name _postgres>]() {
+                if !$crate::backend_selected($crate::Backend::Postgres) {
+                    return;
+                }
                 if let Some(app) =
                     $crate::TestApp::try_spawn($crate::Backend::Postgres, $opts).await
                 {

@@ -335,6 +335,54 @@ async fn allowed_hosts_comma_separated() {
 #[tokio::test]
 async fn metrics_use_route_templates() {
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
+    check_metrics(&app).await;
+}
+
+/// The production setup: Spin's Redis store gets `get_many` wrong, so the exposition
+/// must be read without it.
+#[tokio::test]
+async fn metrics_on_postgres_and_redis() {
+    if let Some(app) = TestApp::try_spawn(Backend::Postgres, Options::new().redis()).await {
+        check_metrics(&app).await;
+    }
+}
+
+/// With its counters out of reach, the login throttle fails closed: 503, an `error`
+/// log line, and no password checked — never a silent pass-through.
+#[tokio::test]
+async fn login_is_refused_when_the_throttle_store_is_down() {
+    let closed_port = chaos::free_port();
+    let rc = format!(
+        "[sqlite_database.default]\ntype = \"spin\"\npath = \"{{tmp}}/app.db\"\n\n\
+         [key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{closed_port}\"\n"
+    );
+    let app = TestApp::spawn(Backend::Sqlite, Options::new().runtime_config(&rc)).await;
+    let email = unique_email();
+    let user = app.register(&unique("user"), &email, PASSWORD).await;
+    for password in [PASSWORD, "wrong-password"] {
+        app.try_login(&email, password)
+            .await
+            .assert_error(503, "Service unavailable");
+    }
+    assert!(
+        app.wait_for_log("login throttling unavailable").await,
+        "{}",
+        app.logs()
+    );
+    let line = app
+        .logs()
+        .lines()
+        .find(|l| l.contains("login throttling unavailable"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("\"level\":\"error\""), "{line}");
+    // Routes that do not need the store still work.
+    app.get(&format!("/api/v1/users/{}", user["id"]))
+        .await
+        .assert_status(200);
+}
+
+async fn check_metrics(app: &TestApp) {
     let u = app.new_user().await;
     app.get("/api/v1/users/987654").await.assert_status(404);
     app.get(&format!("/api/v1/users/{}", u.id))

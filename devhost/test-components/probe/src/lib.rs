@@ -299,9 +299,33 @@ fn kv_steps(body: &Json) -> Json {
         Err(e) => return json!({ "open_error": format!("{e:?}") }),
     };
     let mut results = Vec::new();
+    // A compare-and-swap in progress, so a test can write between `current` and `swap`.
+    let mut cas: Option<atomics::Cas> = None;
     for step in steps(body) {
         let key = str_of(step, "key");
         let result = match str_of(step, "op") {
+            "cas_new" => match atomics::Cas::new(&bucket, key) {
+                Ok(c) => {
+                    cas = Some(c);
+                    json!({ "ok": true })
+                }
+                Err(e) => json!({ "error": format!("{e:?}") }),
+            },
+            "cas_current" => match cas.as_ref().map(atomics::Cas::current) {
+                Some(Ok(v)) => {
+                    json!({ "value": v.map(|b| String::from_utf8_lossy(&b).into_owned()) })
+                }
+                Some(Err(e)) => json!({ "error": format!("{e:?}") }),
+                None => json!({ "probe_error": "no cas_new before cas_current" }),
+            },
+            "cas_swap" => match cas.take() {
+                Some(c) => match atomics::swap(c, str_of(step, "value").as_bytes()) {
+                    Ok(()) => json!({ "swapped": true }),
+                    Err(atomics::CasError::CasFailed(_)) => json!({ "swapped": false }),
+                    Err(atomics::CasError::StoreError(e)) => json!({ "error": format!("{e:?}") }),
+                },
+                None => json!({ "probe_error": "no cas_new before cas_swap" }),
+            },
             "get" => match bucket.get(key) {
                 Ok(v) => json!({ "value": v.map(|b| String::from_utf8_lossy(&b).into_owned()) }),
                 Err(e) => json!({ "error": format!("{e:?}") }),
