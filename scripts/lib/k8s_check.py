@@ -221,6 +221,11 @@ def path_reaches(path: str, path_type: str, target: str) -> bool:
     return target.startswith(path)
 
 
+# The pod annotations a kubernetes_sd `role: pod` job keys on: the operator's
+# container port (`http-app`, 80) and the app's metrics path.
+SCRAPE_ANNOTATIONS = {"prometheus.io/scrape": "true", "prometheus.io/port": "80", "prometheus.io/path": "/metrics"}
+
+
 def check_refs(label: str, objs: list[dict], spin_vars: set[str], extra_secrets: list[dict],
                strict_values: bool, namespace: str | None) -> None:
     by_kind: dict[str, dict[str, dict]] = {}
@@ -297,12 +302,16 @@ def check_refs(label: str, objs: list[dict], spin_vars: set[str], extra_secrets:
             path = (((spec.get("checks") or {}).get(probe) or {}).get("httpGet") or {}).get("path")
             if path != "/health_check":
                 err(w, f"checks.{probe}.httpGet.path is {path!r}, want /health_check")
-        # /metrics holds cluster-wide totals (shared key-value store): scraping every
-        # pod would count each request once per replica.
-        for where_ann in ("podAnnotations", "serviceAnnotations"):
-            if str((spec.get(where_ann) or {}).get("prometheus.io/scrape", "")).lower() == "true":
-                err(w, f"{where_ann} prometheus.io/scrape=true: discovery jobs would scrape every pod; "
-                       "scrape the Service once (monitoring/prometheus/prometheus.example.yml)")
+        # /metrics reports the answering pod's own counters (in-memory key-value
+        # store `metrics`): Prometheus must scrape every pod, and each pod once.
+        pod_ann = spec.get("podAnnotations") or {}
+        for key, want in SCRAPE_ANNOTATIONS.items():
+            if str(pod_ann.get(key, "")) != want:
+                err(w, f"podAnnotations {key} is {pod_ann.get(key)!r}, want {want!r}: /metrics holds each "
+                       "pod's own counters, so every pod must be scraped (monitoring/prometheus/prometheus.example.yml)")
+        if str((spec.get("serviceAnnotations") or {}).get("prometheus.io/scrape", "")).lower() == "true":
+            err(w, "serviceAnnotations prometheus.io/scrape=true: an endpoints job would scrape every pod "
+                   "a second time (double counts in sum()); the pods are scraped through podAnnotations")
         res = spec.get("resources") or {}
         if strict_values and (res.get("requests") != {"cpu": "100m", "memory": "128Mi"}
                               or res.get("limits") != {"cpu": "500m", "memory": "512Mi"}):
@@ -344,6 +353,10 @@ def check_refs(label: str, objs: list[dict], spin_vars: set[str], extra_secrets:
                 except tomllib.TOMLDecodeError as e:
                     err(w, f"runtime-config.toml does not parse: {e}")
                     conf = {}
+                mkv = (conf.get("key_value_store") or {}).get("metrics") or {}
+                if mkv.get("type") != "spin":
+                    err(w, f"runtime-config.toml: key_value_store.metrics must be type spin (each pod's own "
+                           f"counters, which Prometheus scrapes per pod and sums), is {mkv.get('type')!r}")
                 kv = (conf.get("key_value_store") or {}).get("default") or {}
                 if kv.get("type") != "redis":
                     err(w, "runtime-config.toml: key_value_store.default must be type redis")

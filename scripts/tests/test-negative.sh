@@ -109,8 +109,15 @@ d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'v = [v for v in docs[0]["spec"][
 expect_fail "secret variable given as a literal" "must come from a Secret" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["replicas"] = 3'
 expect_fail "replicas set next to enableAutoscaling" "replicas must not be set" check_k8s "$d" "$S" "$SCHEMAS"
-d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["podAnnotations"] = {"prometheus.io/scrape": "true"}'
-expect_fail "pods annotated for per-pod scraping" "scrape the Service once" check_k8s "$d" "$S" "$SCHEMAS"
+# /metrics holds each pod's own counters: every pod scraped, each once.
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'del docs[0]["spec"]["podAnnotations"]'
+expect_fail "pods without the per-pod scrape annotations (the old scrape-the-Service-once setup)" "podAnnotations prometheus.io/scrape is None" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["podAnnotations"]["prometheus.io/scrape"] = "false"'
+expect_fail "pods opted out of scraping" "every pod must be scraped" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["podAnnotations"]["prometheus.io/port"] = "3000"'
+expect_fail "pod scrape annotation on a port the pod does not serve" "prometheus.io/port is '3000'" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; yedit "$d/base/spinapp.yaml" 'docs[0]["spec"]["serviceAnnotations"] = {"prometheus.io/scrape": "true"}'
+expect_fail "Service annotated for scraping too (every pod scraped twice)" "double counts in sum()" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; yedit "$d/base/spinapp-executor.yaml" 'del docs[0]["metadata"]["labels"]["app.kubernetes.io/component"]'
 expect_fail "executor without the label deploy.sh applies first" "component=executor" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; yedit "$d/base/ingress.yaml" 'docs[0]["spec"]["rules"][0]["http"]["paths"][0]["path"] = "/"'
@@ -125,6 +132,9 @@ d="$(fresh_k8s)"; yedit "$d/base/migrate-job.yaml" 'docs[0]["spec"]["template"][
 expect_fail "Job env from a Secret that does not exist" "Secret 'db-secrets' does not exist" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; sed -i 's#redis://car-api-redis:6379#redis://redis:6379#' "$d/base/runtime-config.toml"
 expect_fail "runtime config pointing at a Redis Service that does not exist" "Redis host 'redis'" check_k8s "$d" "$S" "$SCHEMAS"
+d="$(fresh_k8s)"; printf '[key_value_store.metrics]\ntype = "redis"\nurl = "redis://car-api-redis:6379"\n' >"$d/base/runtime-config.toml.new"
+sed '/^\[key_value_store.metrics\]/,$d' "$d/base/runtime-config.toml" >>"$d/base/runtime-config.toml.new"; mv "$d/base/runtime-config.toml.new" "$d/base/runtime-config.toml"
+expect_fail "metrics counters back in Redis while every pod is scraped (counted once per pod)" "key_value_store.metrics must be type spin" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; yedit "$d/components/pgbouncer/pgbouncer.yaml" 'docs[1]["spec"]["selector"]["app.kubernetes.io/component"] = "pgbouncr"'
 expect_fail "component Service selecting no pods" "matches no workload" check_k8s "$d" "$S" "$SCHEMAS"
 d="$(fresh_k8s)"; echo "# drift" >>"$d/base/backup/backup.sh"
@@ -170,6 +180,32 @@ expect_fail "rule whose threshold no longer fires in the unit test" "FAILED" che
 cp "$WORK/prom/good.yml" "$WORK/prom/car-api-rules.yml"
 sed -i 's/absent(up{job="car-api"} == 1)/absent(up{job="car-api"})/' "$WORK/prom/car-api-rules.yml"
 expect_fail "missing-scrape alert blind to a failing scrape (up == 0)" "FAILED" check_rules "$WORK/prom/car-api-rules.yml" "$WORK/prom/car-api-rules.test.yml"
+
+cp "$WORK/prom/good.yml" "$WORK/prom/car-api-rules.yml"
+sed -i 's/expr: up{job="car-api"} == 0$/expr: sum(up{job="car-api"}) == 0/' "$WORK/prom/car-api-rules.yml"
+expect_fail "target-down alert blind to one pod of several failing" "FAILED" check_rules "$WORK/prom/car-api-rules.yml" "$WORK/prom/car-api-rules.test.yml"
+cp "$WORK/prom/good.yml" "$WORK/prom/car-api-rules.yml"
+sed -i 's/(login_throttle_unavailable_total{job="car-api"}\[5m\])) > 0$/(login_throttle_unavailable_total{job="car-api"}[5m])) > 10/' "$WORK/prom/car-api-rules.yml"
+expect_fail "login-throttle alert that no longer fires on refused logins" "FAILED" check_rules "$WORK/prom/car-api-rules.yml" "$WORK/prom/car-api-rules.test.yml"
+cp "$WORK/prom/good.yml" "$WORK/prom/car-api-rules.yml"
+sed -i 's/expr: sum(increase(login_throttle_unavailable_total{job="car-api"}\[5m\])) > 0$/expr: sum(login_throttle_unavailable_total{job="car-api"}) > 0/' "$WORK/prom/car-api-rules.yml"
+expect_fail "login-throttle alert on the raw counter (fires on old refusals)" "FAILED" check_rules "$WORK/prom/car-api-rules.yml" "$WORK/prom/car-api-rules.test.yml"
+
+echo "== example scrape config (each car-api pod scraped once)"
+SC="$REPO_ROOT/scripts/tests/scrape_config_check.py"
+cp "$REPO_ROOT/monitoring/prometheus/prometheus.example.yml" "$WORK/prom/prometheus.example.yml"
+expect_pass "pristine scrape config passes" "$PYTHON" "$SC" "$WORK/prom/prometheus.example.yml" "$REPO_ROOT/k8s/base/spinapp.yaml" --promtool
+yedit "$WORK/prom/prometheus.example.yml" 'j = docs[0]["scrape_configs"][0]; j.pop("kubernetes_sd_configs"); j["relabel_configs"] = []; j["static_configs"] = [{"targets": ["car-api.car-api.svc:80"]}]'
+expect_fail "scrape config back to the Service once (one random replica per scrape)" "must discover pods" "$PYTHON" "$SC" "$WORK/prom/prometheus.example.yml" "$REPO_ROOT/k8s/base/spinapp.yaml"
+cp "$REPO_ROOT/monitoring/prometheus/prometheus.example.yml" "$WORK/prom/prometheus.example.yml"
+sed -i '/__meta_kubernetes_pod_label_core_spinkube_dev_app_name\]/,+2d' "$WORK/prom/prometheus.example.yml"
+expect_fail "scrape config keeping any annotated pod (other apps summed in)" "another SpinApp would be scraped" "$PYTHON" "$SC" "$WORK/prom/prometheus.example.yml" "$REPO_ROOT/k8s/base/spinapp.yaml"
+cp "$REPO_ROOT/monitoring/prometheus/prometheus.example.yml" "$WORK/prom/prometheus.example.yml"
+sed -i '/__meta_kubernetes_pod_container_port_name\]/,+2d' "$WORK/prom/prometheus.example.yml"
+expect_fail "scrape config with one target per container port" "gives 2 targets" "$PYTHON" "$SC" "$WORK/prom/prometheus.example.yml" "$REPO_ROOT/k8s/base/spinapp.yaml"
+cp "$REPO_ROOT/monitoring/prometheus/prometheus.example.yml" "$WORK/prom/prometheus.example.yml"
+sed -i 's/action: keep/action: keepp/' "$WORK/prom/prometheus.example.yml"
+expect_fail "scrape config promtool refuses (unknown relabel action)" "promtool check config failed" "$PYTHON" "$SC" "$WORK/prom/prometheus.example.yml" "$REPO_ROOT/k8s/base/spinapp.yaml" --promtool
 
 echo "== dashboard"
 cp "$REPO_ROOT/monitoring/grafana/car-api-dashboard.json" "$WORK/dash.json"
