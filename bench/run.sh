@@ -150,6 +150,7 @@ runtime_config() { # dir → path of a runtime config with its state in dir
   else
     printf '[key_value_store.default]\ntype = "spin"\npath = "%s/kv.db"\n' "$1" >"$1/runtime-config.toml"
   fi
+  printf '[key_value_store.metrics]\ntype = "spin"\n' >>"$1/runtime-config.toml"
   printf '[sqlite_database.default]\ntype = "spin"\npath = "%s/sqlite.db"\n' "$1" >>"$1/runtime-config.toml"
   echo "$1/runtime-config.toml"
 }

@@ -65,6 +65,9 @@ path = "$WORK/app.db"
 [key_value_store.default]
 type = "spin"
 path = "$WORK/kv.db"
+
+[key_value_store.metrics]
+type = "spin"
 EOF
 (
   cd "$WORK"

@@ -107,6 +107,9 @@ path = "$WORK/app.db"
 
 [key_value_store.default]
 $KV_CONFIG
+
+[key_value_store.metrics]
+type = "spin"
 EOF
 (
   cd "$WORK"

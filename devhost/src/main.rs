@@ -229,6 +229,18 @@ fn run(up: UpArgs) -> Result<()> {
                     c.id
                 )
             })?;
+            // Like Spin: a component may only name stores the runtime config defines
+            // (`default` always is), or the app does not start.
+            if let Some(label) = c
+                .key_value_stores
+                .iter()
+                .find(|label| !runtime_config.kv_stores.contains_key(*label))
+            {
+                anyhow::bail!(
+                    "unknown key_value_stores label {label:?} for component {:?}",
+                    c.id
+                );
+            }
             let ctx = ComponentCtx {
                 id: c.id.clone(),
                 variables: variables.get(&c.id).cloned().unwrap_or_default(),

@@ -321,7 +321,7 @@ component = "locked"
 [component.probe]
 source = "PROBE_WASM"
 sqlite_databases = ["default", "unconfigured"]
-key_value_stores = ["default", "unconfigured"]
+key_value_stores = ["default"]
 allowed_outbound_hosts = ["postgres://*:*", "http://127.0.0.1:*"]
 
 [component.probe.variables]
@@ -539,6 +539,22 @@ command = "cargo build --target wasm32-wasip2 --profile wasm -p web"
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already in use"), "{err}");
+
+    // Like Spin: a key-value store label the runtime config does not define.
+    let app = AppDir::new(&PROBE_MANIFEST.replace(
+        "key_value_stores = [\"default\"]",
+        "key_value_stores = [\"undefined-label\", \"default\"]",
+    ));
+    let out = devhost_cmd(&app, &[])
+        .env("SPIN_VARIABLE_API_KEY", "x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown key_value_stores label \"undefined-label\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -649,8 +665,10 @@ fn kv_checks(dh: &Devhost, prefix: &str) {
     );
     assert_eq!(r["results"][0], json!({"value": 40}), "{r}");
 
+    // A label the component was not granted (an undefined one cannot be granted: the
+    // app would not start, see `clear_startup_errors`).
     let r = dh.post_json("/kv", &json!({"store": "unconfigured", "steps": []}));
-    assert_eq!(r["open_error"], "Error::NoSuchStore");
+    assert_eq!(r["open_error"], "Error::AccessDenied");
     let r = dh.post_json("/locked/kv", &json!({"store": "default", "steps": []}));
     assert_eq!(r["open_error"], "Error::AccessDenied");
 }

@@ -57,7 +57,7 @@ pub fn begin(ctx: &Ctx, email: &str) -> Result<Attempt, ApiError> {
             }
             Ok(Decision::Busy) => return Err(ApiError::TooManyLoginAttempts { retry_after: 1 }),
             Err(cause) => {
-                if let Ok(kv) = Kv::open() {
+                if let Ok(kv) = Kv::open_metrics() {
                     let _ = kv.increment(metrics::THROTTLE_UNAVAILABLE_KEY, 1);
                 }
                 emit(

@@ -96,7 +96,7 @@ fn short(error: &DbError) -> &'static str {
 }
 
 fn metrics(_: &Ctx) -> HandlerResult {
-    let text = Kv::open()
+    let text = Kv::open_metrics()
         .and_then(|kv| web::metrics::render(&kv))
         .map_err(web::ApiError::Unavailable)?;
     Ok(HttpResponse::text(

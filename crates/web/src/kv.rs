@@ -1,8 +1,20 @@
-//! The key-value store (`wasi:keyvalue`, store `default`): Spin's SQLite store locally,
-//! Redis in production. Counters use `atomics::increment`, so they add up across
-//! components, instances and replicas.
+//! The key-value stores (`wasi:keyvalue`):
+//! - `default`, shared by every replica (Redis in production; a SQLite file locally):
+//!   login throttling, whose counters must add up across instances and replicas.
+//! - `metrics`, this process's own memory (`type = "spin"` without a `path`): request
+//!   metrics. A per-request write to a shared or durable store costs a network round
+//!   trip or a disk sync on every request (≈ 1 ms on Spin's SQLite store); in memory it
+//!   costs neither. Each replica serves its own counters and Prometheus sums the pods
+//!   (see docs/performance.md).
+//!
+//! Counters use `atomics::increment`.
 
 use spin_sdk::wit::wasi::keyvalue::{atomics, store};
+
+/// The store of login throttling (shared by replicas).
+pub const SHARED_STORE: &str = "default";
+/// The store of request metrics (this process's memory).
+pub const METRICS_STORE: &str = "metrics";
 
 pub struct Kv(store::Bucket);
 
@@ -15,8 +27,14 @@ fn describe(error: store::Error) -> String {
 }
 
 impl Kv {
+    /// The shared store (`default`).
     pub fn open() -> Result<Kv, String> {
-        store::open("default").map(Kv).map_err(describe)
+        store::open(SHARED_STORE).map(Kv).map_err(describe)
+    }
+
+    /// This process's metrics store (`metrics`).
+    pub fn open_metrics() -> Result<Kv, String> {
+        store::open(METRICS_STORE).map(Kv).map_err(describe)
     }
 
     /// Adds `delta` and returns the new value (a missing key counts as 0).

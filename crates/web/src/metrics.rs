@@ -1,6 +1,8 @@
-//! Prometheus metrics kept as counters in the key-value store, so every component and
-//! every replica adds to the same series. Labels are bounded: `route` is a route
-//! template (one shared label for unknown paths), `method` one of a fixed set.
+//! Prometheus metrics kept as counters in this process's in-memory key-value store
+//! (`metrics`, see `kv`): every component of the process adds to the same series, and
+//! each replica exposes its own, which Prometheus scrapes per pod and sums. Labels are
+//! bounded: `route` is a route template (one shared label for unknown paths), `method`
+//! one of a fixed set.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

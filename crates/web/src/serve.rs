@@ -105,7 +105,7 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
         }),
     );
     // Metrics must never fail a request: a store outage is logged and the answer stands.
-    let recorded = Kv::open().and_then(|kv| {
+    let recorded = Kv::open_metrics().and_then(|kv| {
         metrics::record(
             &kv,
             &request.method,

@@ -414,7 +414,8 @@ impl PrivateRedis {
     pub fn runtime_config(&self) -> String {
         format!(
             "[sqlite_database.default]\ntype = \"spin\"\npath = \"{{tmp}}/app.db\"\n\n\
-             [key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+             [key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n\n\
+             [key_value_store.metrics]\ntype = \"spin\"\n",
             self.url()
         )
     }

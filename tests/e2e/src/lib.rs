@@ -671,7 +671,8 @@ impl TestApp {
                 };
                 format!(
                     "[sqlite_database.default]\ntype = \"spin\"\npath = {:?}\n\n\
-                     [key_value_store.default]\n{kv}",
+                     [key_value_store.default]\n{kv}\n\
+                     [key_value_store.metrics]\ntype = \"spin\"\n",
                     app_db.display().to_string()
                 )
             }

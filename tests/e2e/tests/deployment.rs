@@ -1,5 +1,5 @@
-//! What a cluster needs from the app: Prometheus scrapes `/metrics` through the Service
-//! name or a pod IP, and kubelets probe the health routes by pod IP, while
+//! What a cluster needs from the app: Prometheus scrapes `/metrics` by pod IP (each
+//! replica serves its own counters) or through a Service name, and kubelets probe the health routes by pod IP, while
 //! `allowed_hosts` lists only the public name (API.md, "Cross-origin and hosts",
 //! revision 2). Every other route keeps the host check.
 

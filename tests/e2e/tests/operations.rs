@@ -354,7 +354,8 @@ async fn login_is_refused_when_the_throttle_store_is_down() {
     let closed_port = chaos::free_port();
     let rc = format!(
         "[sqlite_database.default]\ntype = \"spin\"\npath = \"{{tmp}}/app.db\"\n\n\
-         [key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{closed_port}\"\n"
+         [key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{closed_port}\"\n\n\
+         [key_value_store.metrics]\ntype = \"spin\"\n"
     );
     let app = TestApp::spawn(Backend::Sqlite, Options::new().runtime_config(&rc)).await;
     let email = unique_email();
