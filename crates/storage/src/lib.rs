@@ -383,26 +383,56 @@ fn pg_error(error: pg4::Error) -> DbError {
                 .find(|(k, _)| k == "constraint")
                 .map(|(_, v)| v.clone())
                 .or_else(|| quoted_name(&e.message));
-            match e.code.as_str() {
-                "23505" => DbError::UniqueViolation {
-                    constraint: constraint.unwrap_or_default(),
-                },
-                "23503" => DbError::ForeignKeyViolation,
-                "23514" => DbError::CheckViolation(constraint.unwrap_or_default()),
-                // Connection exceptions, shutdown, resource exhaustion: transient.
-                code if code.starts_with("08")
-                    || code.starts_with("57P")
-                    || code.starts_with("53") =>
-                {
-                    DbError::Unavailable(format!("{} ({code})", e.message))
-                }
-                code => DbError::Other(format!("{} ({code})", e.message)),
-            }
+            server_error(&e.code, constraint, &e.message)
         }
-        // No structured server error: the connection broke under the query.
-        E::QueryFailed(Q::Text(message)) => DbError::Unavailable(message),
+        // Spin 3.6 and 4.0 return a server error raised while the rows stream in (a
+        // unique violation of `INSERT … RETURNING`, say) as text: the Debug form of the
+        // error, SQLSTATE included. Without a SQLSTATE the connection broke.
+        E::QueryFailed(Q::Text(message)) => match sqlstate_in_text(&message) {
+            Some(code) => {
+                let constraint = constraint_in_text(&message);
+                server_error(&code, constraint, "server error (as text)")
+            }
+            None => DbError::Unavailable(message),
+        },
         E::BadParameter(m) | E::ValueConversionFailed(m) | E::Other(m) => DbError::Other(m),
     }
+}
+
+/// A server error by SQLSTATE.
+fn server_error(code: &str, constraint: Option<String>, message: &str) -> DbError {
+    match code {
+        "23505" => DbError::UniqueViolation {
+            constraint: constraint.unwrap_or_default(),
+        },
+        "23503" => DbError::ForeignKeyViolation,
+        "23514" => DbError::CheckViolation(constraint.unwrap_or_default()),
+        // Connection exceptions, shutdown, resource exhaustion: transient.
+        code if code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") => {
+            DbError::Unavailable(format!("{message} ({code})"))
+        }
+        code => DbError::Other(format!("{message} ({code})")),
+    }
+}
+
+/// The SQLSTATE in the Debug text of a tokio-postgres error (`SqlState(E23505)`), which
+/// both Spin 3.6 and 4.0 put in a text error.
+fn sqlstate_in_text(text: &str) -> Option<String> {
+    let start = text.find("SqlState(E")? + "SqlState(E".len();
+    let code: String = text[start..].chars().take(5).collect();
+    (code.len() == 5 && code.chars().all(|c| c.is_ascii_alphanumeric())).then_some(code)
+}
+
+/// The constraint in the same text (`constraint: Some("users_email_key")`, its quotes
+/// escaped once more in Spin 4.0's nesting).
+fn constraint_in_text(text: &str) -> Option<String> {
+    let start = text.find("constraint: Some(")? + "constraint: Some(".len();
+    let name: String = text[start..]
+        .trim_start_matches(['\\', '"'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The first `"quoted"` name in a PostgreSQL message (the constraint, for 23505).
@@ -540,6 +570,33 @@ mod tests {
     fn search_patterns_are_literal() {
         assert_eq!(contains_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
         assert_eq!(contains_pattern("ÁB"), "%áb%");
+    }
+
+    #[test]
+    fn server_errors_returned_as_text_keep_their_meaning() {
+        // Spin 4.0.2 (a v4 error's Debug, as-text nested and escaped once more).
+        let spin4 = r#"Error::QueryFailed(QueryError::DbError(DbError { as-text: "Error { kind: Db, cause: Some(DbError { severity: "ERROR", code: SqlState(E23505), message: "duplicate key value violates unique constraint \"users_email_key\"", constraint: Some("users_email_key"), file: Some("nbtinsert.c") }) }", severity: "ERROR", code: "23505", extras: [("constraint", "users_email_key")] }))"#;
+        // Spin 3.6.3 (a tokio-postgres error's Debug).
+        let spin3 = r#"Error { kind: Db, cause: Some(DbError { severity: "ERROR", parsed_severity: Some(Error), code: SqlState(E23505), message: "duplicate key value violates unique constraint "cars_plate_key"", constraint: Some("cars_plate_key"), file: Some("nbtinsert.c") }) }"#;
+        for (text, constraint) in [(spin4, "users_email_key"), (spin3, "cars_plate_key")] {
+            assert_eq!(
+                pg_error(pg4::Error::QueryFailed(pg4::QueryError::Text(text.into()))),
+                DbError::UniqueViolation {
+                    constraint: constraint.into()
+                }
+            );
+        }
+        let fk = "Error { kind: Db, cause: Some(DbError { code: SqlState(E23503) }) }";
+        assert_eq!(
+            pg_error(pg4::Error::QueryFailed(pg4::QueryError::Text(fk.into()))),
+            DbError::ForeignKeyViolation
+        );
+        assert!(matches!(
+            pg_error(pg4::Error::QueryFailed(pg4::QueryError::Text(
+                "connection closed".into()
+            ))),
+            DbError::Unavailable(_)
+        ));
     }
 
     #[test]
