@@ -9,6 +9,7 @@
 //! | call | Spin | devhost (strict) |
 //! |---|---|---|
 //! | `spin:postgres` `query` with no rows | 4.0.0 – 4.0.2 hang forever (spin#3671) | traps the instance (500) and logs why |
+//! | `spin:postgres` `query` failing while its rows stream in (e.g. a unique violation of `INSERT … RETURNING`) | 3.6 and 4.0: the error comes back as `QueryError::Text`, its SQLSTATE only inside the text | the same text (4.0's form) |
 //! | `wasi:keyvalue/batch.get-many` on Redis | every release: `KEYS k1 k2 …`, an error | the same error |
 //! | `atomics.swap` on Redis after a lost race | every release: reports success, writes nothing | the same |
 //! | `atomics.swap` on SQLite when `current` saw no key | every release: writes without comparing | the same |

@@ -55,20 +55,37 @@ impl PgConnection {
 
     /// Runs `sql`; a cached statement the server no longer accepts (the schema changed
     /// under it: "cached plan must not change result type") is prepared afresh once.
+    /// Says whether a failure came before the rows (preparing, binding) or while they
+    /// streamed in (the statement's own execution), since Spin reports the two apart.
     async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = self.prepared(sql).await?;
-        match self.client.query(&statement, params).await {
-            Err(e) if is_stale_plan(&e) => {
+    ) -> Result<Vec<Row>, QueryFailure> {
+        match self.query_once(sql, params).await {
+            Err(QueryFailure::BeforeRows(e)) if is_stale_plan(&e) => {
                 self.client.statement_cache.remove(sql, &[]);
-                let statement = self.prepared(sql).await?;
-                self.client.query(&statement, params).await
+                self.query_once(sql, params).await
             }
             other => other,
         }
+    }
+
+    async fn query_once(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, QueryFailure> {
+        use futures::TryStreamExt;
+        let statement = self.prepared(sql).await.map_err(QueryFailure::BeforeRows)?;
+        let rows = self
+            .client
+            .query_raw(&statement, params.iter().copied())
+            .await
+            .map_err(QueryFailure::BeforeRows)?;
+        rows.try_collect()
+            .await
+            .map_err(QueryFailure::WhileStreaming)
     }
 
     async fn execute(
@@ -86,6 +103,12 @@ impl PgConnection {
             other => other,
         }
     }
+}
+
+/// Where a `query` failed (see [`PgConnection::query`]).
+enum QueryFailure {
+    BeforeRows(tokio_postgres::Error),
+    WhileStreaming(tokio_postgres::Error),
 }
 
 fn is_stale_plan(e: &tokio_postgres::Error) -> bool {
@@ -256,7 +279,14 @@ impl v4::HostConnection for HostState {
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|b| b.as_ref() as _).collect();
         let rows = match conn.query(&statement, &refs).await {
             Ok(r) => r,
-            Err(e) => return Ok(Err(query_failed(e))),
+            Err(QueryFailure::BeforeRows(e)) => return Ok(Err(query_failed(e))),
+            // Spin 3.6 and 4.0 turn an error raised while the rows stream in into text
+            // (4.0: the Debug form of the structured error; see `compat`).
+            Err(QueryFailure::WhileStreaming(e)) if self.services.compat.strict() => {
+                let text = format!("{:?}", query_failed(e));
+                return Ok(Err(v4::Error::QueryFailed(QueryError::Text(text))));
+            }
+            Err(QueryFailure::WhileStreaming(e)) => return Ok(Err(query_failed(e))),
         };
         let Some(first) = rows.first() else {
             if self.services.compat.strict() {

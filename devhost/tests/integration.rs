@@ -1270,3 +1270,32 @@ fn spin_compat_redis_cas_reports_a_lost_race_as_success() {
         (json!({"swapped": false}), json!("rival"))
     );
 }
+
+/// Spin 3.6 and 4.0 return a server error raised while a `query`'s rows stream in (here
+/// a unique violation of `INSERT … RETURNING`) as text, not as a structured `DbError`;
+/// errors before the rows (a missing table) stay structured.
+#[test]
+fn spin_compat_streamed_query_errors_are_text() {
+    let Some(db) = TestDb::create() else { return };
+    let steps = json!([
+        {"op": "execute", "sql": "CREATE TABLE u (name TEXT CONSTRAINT u_name_key UNIQUE)"},
+        {"op": "query", "sql": "INSERT INTO u VALUES ('a') RETURNING name"},
+        {"op": "query", "sql": "INSERT INTO u VALUES ('a') RETURNING name"},
+        {"op": "query", "sql": "SELECT nonsense FROM nowhere"},
+        {"op": "execute", "sql": "DROP TABLE u"},
+    ]);
+    let (_app, dh) = start_probe(&[], &[]);
+    let r = pg(&dh, &db, steps.clone());
+    let res = &r["results"];
+    let text = res[2]["error"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("Error::QueryFailed(QueryError::Text("),
+        "{r}"
+    );
+    assert!(text.contains("SqlState(E23505)"), "{r}");
+    assert!(text.contains("u_name_key"), "{r}");
+    assert_eq!(res[3]["code"], "42P01", "{r}");
+    let (_app, dh) = start_probe(&["--spin-compat", "off"], &[]);
+    let r = pg(&dh, &db, steps);
+    assert_eq!(r["results"][2]["code"], "23505", "{r}");
+}

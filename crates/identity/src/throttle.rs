@@ -16,8 +16,8 @@
 //!   pending after [`PENDING_BUCKETS`] minutes never will be (its instance died): from
 //!   then on it counts as a failure, so killing requests cannot dodge the limit.
 //!
-//! A login first adds itself to both (increments are atomic, so every attempt sees all
-//! that began before it), then reads the window and decides: locked when the failures
+//! A login first adds itself to both, pending first (increments are atomic, so every
+//! attempt sees all that began before it), then reads the window and decides: locked when the failures
 //! alone reach the limit, busy when failures plus other attempts in progress do (it gives
 //! its increments back and waits for a slot), otherwise it goes ahead. However many race,
 //! on however many replicas, at most 5 passwords are checked before the lock; a client
@@ -87,10 +87,16 @@ impl Counters {
     /// [`Counters::release`], given `bucket(now)`.
     pub fn count_in(&self, store: &impl CounterStore, now: i64) -> Result<Decision, String> {
         let b = bucket(now);
-        store.increment(&self.attempts_key(b), 1)?;
-        if let Err(cause) = store.increment(&self.pending_key(b), 1) {
-            // Not counted in after all: a stray attempt would become a failure later.
-            let _ = give_back(store, &self.attempts_key(b));
+        // Pending first: between the two increments another attempt must never see this
+        // one as a failure (attempts without pending), or honest logins racing each
+        // other lock the account. Seen on real Spin, whose store calls are slower: 12
+        // parallel right-password logins got 429s. The other way round, the moment
+        // reads as one attempt fewer in progress, which the busy rule covers (an
+        // attempt that sees fewer is earlier, and the later one sees it whole).
+        store.increment(&self.pending_key(b), 1)?;
+        if let Err(cause) = store.increment(&self.attempts_key(b), 1) {
+            // Not counted in after all.
+            let _ = give_back(store, &self.pending_key(b));
             return Err(cause);
         }
         let counts = match store.counters(&self.window_keys(now)) {
@@ -406,6 +412,41 @@ mod tests {
             store.0.0.borrow().values().all(|&n| n == 0),
             "{:?}",
             store.0.0
+        );
+    }
+
+    /// Records the keys incremented, in order.
+    #[derive(Default)]
+    struct Recorder(std::cell::RefCell<Vec<String>>, Store);
+
+    impl CounterStore for Recorder {
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+            self.0.borrow_mut().push(key.to_string());
+            self.1.increment(key, delta)
+        }
+        fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String> {
+            self.1.counters(keys)
+        }
+        fn delete(&self, key: &str) -> Result<(), String> {
+            self.1.delete(key)
+        }
+    }
+
+    /// Another login half-way through counting itself in (its first increment done)
+    /// must not read as a failure: with 4 failures, an honest login is not locked out.
+    #[test]
+    fn a_login_half_counted_in_is_never_a_failure() {
+        let mut store = Store::default();
+        let c = alice();
+        store.fail_n(&c, 4, T0);
+        // What `count_in` writes first, and nothing else yet.
+        let recorder = Recorder::default();
+        c.count_in(&recorder, T0).unwrap();
+        let first = recorder.0.borrow()[0].clone();
+        store.increment(&first, 1).unwrap();
+        assert!(
+            !matches!(c.count_in(&store, T0).unwrap(), Decision::Locked { .. }),
+            "a racing honest login was locked out"
         );
     }
 }

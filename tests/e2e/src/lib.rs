@@ -64,9 +64,13 @@ pub enum Backend {
 /// Where the app's key-value store `default` lives.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum KeyValue {
-    /// Spin's own SQLite-backed store, in the test's temp dir.
+    /// Spin's own SQLite-backed store, in the test's temp dir (Redis instead under
+    /// `E2E_KEY_VALUE=redis`).
     #[default]
     Spin,
+    /// Spin's SQLite-backed store file `kv.db` in the test's temp dir, always: for tests
+    /// that read the stored counters from the file.
+    SpinFile,
     /// Redis at `$TEST_REDIS_URL` (default `redis://127.0.0.1:6379`), shared by every test:
     /// use unique keys (e-mails) in tests that count something.
     Redis,
@@ -114,6 +118,12 @@ impl Options {
     }
     pub fn redis(mut self) -> Self {
         self.key_value = KeyValue::Redis;
+        self
+    }
+    /// The key-value store in the file `kv.db` of the test's temp dir, whatever
+    /// `E2E_KEY_VALUE` says.
+    pub fn key_value_file(mut self) -> Self {
+        self.key_value = KeyValue::SpinFile;
         self
     }
     pub fn database_url(mut self, v: &str) -> Self {
@@ -659,7 +669,7 @@ impl TestApp {
                         redis_lease = Some(lease);
                         kv
                     }
-                    KeyValue::Spin => format!(
+                    KeyValue::Spin | KeyValue::SpinFile => format!(
                         "type = \"spin\"\npath = {:?}\n",
                         tmp.path().join("kv.db").display().to_string()
                     ),
