@@ -749,6 +749,9 @@ impl TestApp {
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("log file"))
                 .stderr(log);
+            // Its own process group: `spin up` runs the app in a child process
+            // (`spin trigger http`) that would outlive a kill of `spin up` alone.
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
             let mut child = cmd
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
@@ -763,8 +766,7 @@ impl TestApp {
             {
                 // The port was taken between probing and binding: try another one.
                 eprintln!("app did not start ({msg}); port {port} in use, retrying");
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_process_group(&mut child);
                 continue;
             }
             let app = TestApp {
@@ -1167,11 +1169,20 @@ async fn wait_ready(
     }
 }
 
+/// Kills the app and everything it started (its process group), then reaps it.
+fn kill_process_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.lock().map(|mut c| c.take()).ok().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_process_group(&mut child);
         }
         if std::thread::panicking() {
             eprintln!(
