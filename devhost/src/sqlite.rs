@@ -1,6 +1,7 @@
-//! `spin:sqlite/sqlite@3.0.0` like Spin's in-process SQLite: one shared
-//! connection per database label behind a mutex, opened on first use; errors
-//! carry SQLite's own message text as `io(...)`.
+//! `spin:sqlite/sqlite@3.0.0` like Spin's in-process SQLite: every guest `open`
+//! gets a connection of its own (Spin's `ConnectionCreator` makes a new one each
+//! time), so a guest's `BEGIN` covers only its own statements; errors carry
+//! SQLite's own message text as `io(...)`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -19,40 +20,43 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteDatabase {
     location: SqliteLocation,
-    connection: OnceLock<Arc<Mutex<rusqlite::Connection>>>,
+    /// An in-memory database lives only as long as its connection, so all opens of one
+    /// share this connection. (Spin gives each open a fresh, empty in-memory database;
+    /// nothing here uses one but the devhost's own tests.)
+    memory: OnceLock<Arc<Mutex<rusqlite::Connection>>>,
 }
 
 impl SqliteDatabase {
     pub fn new(location: SqliteLocation) -> Self {
         SqliteDatabase {
             location,
-            connection: OnceLock::new(),
+            memory: OnceLock::new(),
         }
     }
 
+    /// A new connection to a file database; the shared one for an in-memory database.
     fn connection(&self) -> Result<Arc<Mutex<rusqlite::Connection>>, v3::Error> {
-        if let Some(c) = self.connection.get() {
-            return Ok(c.clone());
-        }
-        let conn = match &self.location {
-            SqliteLocation::Memory => rusqlite::Connection::open_in_memory(),
-            SqliteLocation::File(path) => {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        v3::Error::Io(format!("cannot create {}: {e}", dir.display()))
-                    })?;
+        let io = |e: rusqlite::Error| v3::Error::Io(e.to_string());
+        let path = match &self.location {
+            SqliteLocation::Memory => {
+                if let Some(c) = self.memory.get() {
+                    return Ok(c.clone());
                 }
-                rusqlite::Connection::open(path)
+                let conn = rusqlite::Connection::open_in_memory().map_err(io)?;
+                return Ok(self
+                    .memory
+                    .get_or_init(|| Arc::new(Mutex::new(conn)))
+                    .clone());
             }
+            SqliteLocation::File(path) => path,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| v3::Error::Io(format!("cannot create {}: {e}", dir.display())))?;
         }
-        .map_err(|e| v3::Error::Io(e.to_string()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| v3::Error::Io(e.to_string()))?;
-        // A race may open two connections; only the first is kept.
-        Ok(self
-            .connection
-            .get_or_init(|| Arc::new(Mutex::new(conn)))
-            .clone())
+        let conn = rusqlite::Connection::open(path).map_err(io)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(io)?;
+        Ok(Arc::new(Mutex::new(conn)))
     }
 }
 

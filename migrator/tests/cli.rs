@@ -57,7 +57,7 @@ fn cli_sqlite_default_exit_codes() {
 
     let o = migrator(cwd, &["down", "1"], &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("reverted 20260101000003"));
+    assert!(stdout(&o).contains("reverted 20260101000004"));
     assert_eq!(code(&migrator(cwd, &["status"], &[])), 1);
     assert_eq!(code(&migrator(cwd, &["down", "all"], &[])), 0);
     assert_eq!(code(&migrator(cwd, &["up"], &[])), 0);

@@ -41,7 +41,12 @@ async fn pg_up_creates_schema_and_constraints_hold() {
     let ran = migrator::up(&t, &m, &opts()).await.unwrap();
     assert_eq!(
         ran.iter().map(|r| r.version).collect::<Vec<_>>(),
-        vec![20260101000001, 20260101000002, 20260101000003]
+        vec![
+            20260101000001,
+            20260101000002,
+            20260101000003,
+            20260101000004
+        ]
     );
     assert_eq!(ran[2].description, "create cars");
 
@@ -162,7 +167,7 @@ async fn pg_up_creates_schema_and_constraints_hold() {
             "SELECT max(version) FROM _sqlx_migrations WHERE success"
         )
         .await,
-        20260101000003
+        20260101000004
     );
     let _ = c.close().await;
 }
@@ -175,7 +180,7 @@ async fn pg_status_before_and_after_up() {
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
     let before = migrator::status(&t, &m, &opts()).await.unwrap();
-    assert_eq!(before.count(State::Pending), 3);
+    assert_eq!(before.count(State::Pending), 4);
     assert!(!before.is_current());
     assert_eq!(before.newest_applied(), None);
     // status is read-only: it did not create the bookkeeping table
@@ -189,8 +194,8 @@ async fn pg_status_before_and_after_up() {
     migrator::up(&t, &m, &opts()).await.unwrap();
     let after = migrator::status(&t, &m, &opts()).await.unwrap();
     assert!(after.is_current(), "{after:?}");
-    assert_eq!(after.count(State::Applied), 3);
-    assert_eq!(after.newest_applied(), Some(20260101000003));
+    assert_eq!(after.count(State::Applied), 4);
+    assert_eq!(after.newest_applied(), Some(20260101000004));
 }
 
 #[tokio::test]
@@ -202,12 +207,12 @@ async fn pg_down_one_down_all_then_up_again() {
     let m = migrator::embedded_migrator(Dialect::Postgres);
     migrator::up(&t, &m, &opts()).await.unwrap();
 
-    let ran = migrator::down(&t, &m, Steps::Count(1), &opts())
+    let ran = migrator::down(&t, &m, Steps::Count(2), &opts())
         .await
         .unwrap();
     assert_eq!(
         ran.iter().map(|r| r.version).collect::<Vec<_>>(),
-        vec![20260101000003]
+        vec![20260101000004, 20260101000003]
     );
     assert_eq!(
         applied_versions(&db).await,
@@ -224,7 +229,7 @@ async fn pg_down_one_down_all_then_up_again() {
             .is_some()
     );
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
-    assert_eq!((st.count(State::Applied), st.count(State::Pending)), (2, 1));
+    assert_eq!((st.count(State::Applied), st.count(State::Pending)), (2, 2));
 
     let ran = migrator::down(&t, &m, Steps::All, &opts()).await.unwrap();
     assert_eq!(
@@ -249,7 +254,7 @@ async fn pg_down_one_down_all_then_up_again() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Usage);
 
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 3);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
     assert!(
         migrator::status(&t, &m, &opts())
             .await
@@ -270,7 +275,7 @@ async fn pg_up_is_idempotent() {
     };
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 3);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
     let mut c = db.conn().await;
     pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')"))
         .await

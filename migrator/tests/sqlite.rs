@@ -62,7 +62,7 @@ async fn sqlite_up_creates_schema_and_constraints_hold() {
     let path = dir.path().join("app.db");
     let t = target(&path);
     let m = migrator::embedded_migrator(Dialect::Sqlite);
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 3);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
 
     let c = open(&path);
     assert_eq!(
@@ -128,7 +128,7 @@ async fn sqlite_up_creates_schema_and_constraints_hold() {
             &c,
             "SELECT max(version) FROM _sqlx_migrations WHERE success"
         ),
-        20260101000003
+        20260101000004
     );
     // same table layout as sqlx-sqlite: checksum is a 48-byte SHA-384
     assert_eq!(
@@ -145,7 +145,7 @@ async fn sqlite_status_down_up_cycle_and_idempotent_up() {
     let m = migrator::embedded_migrator(Dialect::Sqlite);
 
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
-    assert_eq!(st.count(State::Pending), 3);
+    assert_eq!(st.count(State::Pending), 4);
     assert!(!st.is_current());
     assert_eq!(
         count(
@@ -159,27 +159,35 @@ async fn sqlite_status_down_up_cycle_and_idempotent_up() {
     assert!(migrator::up(&t, &m, &opts()).await.unwrap().is_empty());
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
     assert!(st.is_current());
-    assert_eq!(st.newest_applied(), Some(20260101000003));
+    assert_eq!(st.newest_applied(), Some(20260101000004));
     let c = open(&path);
     exec(&c, &format!("{USER} (1, 'alice', 'a@x.io', 'h', {TS})")).unwrap();
     drop(c);
 
-    let ran = migrator::down(&t, &m, Steps::Count(1), &opts())
+    let ran = migrator::down(&t, &m, Steps::Count(2), &opts())
         .await
         .unwrap();
-    assert_eq!(ran[0].version, 20260101000003);
+    assert_eq!(
+        ran.iter().map(|r| r.version).collect::<Vec<_>>(),
+        vec![20260101000004, 20260101000003]
+    );
     let c = open(&path);
     assert_eq!(versions(&c), vec![20260101000001, 20260101000002]);
     assert_eq!(
         count(&c, "SELECT count(*) FROM users"),
         1,
-        "down 1 kept other data"
+        "down 2 kept other data"
     );
     drop(c);
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
     assert_eq!(
         st.entries.iter().map(|e| e.state).collect::<Vec<_>>(),
-        vec![State::Applied, State::Applied, State::Pending]
+        vec![
+            State::Applied,
+            State::Applied,
+            State::Pending,
+            State::Pending
+        ]
     );
 
     assert_eq!(
@@ -207,7 +215,7 @@ async fn sqlite_status_down_up_cycle_and_idempotent_up() {
         ErrorKind::Usage
     );
 
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 3);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
     assert!(
         migrator::status(&t, &m, &opts())
             .await

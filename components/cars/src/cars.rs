@@ -34,20 +34,23 @@ fn find_own(ctx: &Ctx, id: i64, caller: i64) -> Result<CarView, ApiError> {
     Ok(car)
 }
 
-/// Two statements on the happy path: the INSERT (whose foreign keys prove that the
-/// caller and the brand exist, and whose unique index guards the plate) and the read
-/// back with brand and owner. Only a refused INSERT costs a third, to tell a deleted
-/// caller (401) from a taken plate or unknown brand (400).
+/// One statement on the happy path: the INSERT (whose foreign keys prove that the caller
+/// and the brand exist, and whose unique index guards the plate) returns the whole car,
+/// so nothing is stored without its answer. Only a refused INSERT costs a second, to
+/// tell a deleted caller (401) from a taken plate or unknown brand (400).
 pub fn create(ctx: &Ctx) -> HandlerResult {
     let caller = ctx.authenticate_deferred()?;
     let car = NewCar::parse(ctx.body())?;
     let db = ctx.db()?;
     let now = Timestamp::now();
     let inserted = db.query_one(
-        "INSERT INTO cars (model, factory_year, model_year, color, plate, fuel_type, \
-         transmission, price, description, is_available, brand_id, owner_id, \
-         created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+        &format!(
+            "INSERT INTO cars (model, factory_year, model_year, color, plate, fuel_type, \
+             transmission, price, description, is_available, brand_id, owner_id, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13){}",
+            CarView::returning()
+        ),
         &[
             car.model.as_str().into(),
             car.factory_year.get().into(),
@@ -64,8 +67,8 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
             now.into(),
         ],
     );
-    let id = match inserted {
-        Ok(row) => row.i64(0)?,
+    let row = match inserted {
+        Ok(row) => row,
         Err(error) => {
             // Authentication comes first in the contract's order of checks.
             ctx.confirm_caller()?;
@@ -74,8 +77,7 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
     };
     // The owner_id foreign key held: the caller exists.
     ctx.caller_exists();
-    let created = find(db, id)?.ok_or_else(|| ApiError::Internal("created car vanished".into()))?;
-    Ok(HttpResponse::json(201, &created))
+    Ok(HttpResponse::json(201, &CarView::from_row(&row)?))
 }
 
 pub fn list(ctx: &Ctx) -> HandlerResult {
@@ -207,10 +209,14 @@ pub fn update(ctx: &Ctx) -> HandlerResult {
     if update.is_empty() {
         return Ok(HttpResponse::json(200, &current));
     }
+    // The UPDATE returns the car it wrote: one statement, as for creation. No row means
+    // the car was deleted since `find_own` read it.
     let (sql, params) = update.into_update("cars", id, Timestamp::now());
-    db.execute(&sql, &params).map_err(write_error)?;
-    let updated = find(db, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    Ok(HttpResponse::json(200, &updated))
+    let updated = db
+        .query_opt(&format!("{sql}{}", CarView::returning()), &params)
+        .map_err(write_error)?
+        .ok_or(ApiError::NotFound(NOT_FOUND))?;
+    Ok(HttpResponse::json(200, &CarView::from_row(&updated)?))
 }
 
 pub fn delete(ctx: &Ctx) -> HandlerResult {

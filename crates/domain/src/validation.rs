@@ -10,6 +10,7 @@ pub enum Source {
     Body,
     Query,
     Path,
+    Header,
 }
 
 impl Source {
@@ -18,6 +19,7 @@ impl Source {
             Source::Body => "body",
             Source::Query => "query",
             Source::Path => "path",
+            Source::Header => "header",
         }
     }
 }

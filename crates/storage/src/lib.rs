@@ -113,6 +113,8 @@ enum Connection {
 pub struct Db {
     connection: Connection,
     queries: std::cell::Cell<u64>,
+    /// Inside `begin` … `commit`/`rollback`.
+    in_transaction: std::cell::Cell<bool>,
 }
 
 impl Db {
@@ -143,6 +145,7 @@ impl Db {
         Ok(Db {
             connection,
             queries: std::cell::Cell::new(0),
+            in_transaction: std::cell::Cell::new(false),
         })
     }
 
@@ -153,6 +156,11 @@ impl Db {
 
     /// Runs a statement that returns rows.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        self.run_query(sql, params)
+            .inspect_err(|error| self.after_failed_statement(error))
+    }
+
+    fn run_query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         self.queries.set(self.queries.get() + 1);
         match &self.connection {
             Connection::Postgres(c) => {
@@ -191,6 +199,11 @@ impl Db {
 
     /// Runs a statement without rows; returns the number of rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.run_execute(sql, params)
+            .inspect_err(|error| self.after_failed_statement(error))
+    }
+
+    fn run_execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         self.queries.set(self.queries.get() + 1);
         match &self.connection {
             Connection::Postgres(c) => {
@@ -203,6 +216,49 @@ impl Db {
                     .map_err(sqlite_error)?;
                 Ok(c.changes())
             }
+        }
+    }
+
+    /// Starts a transaction on this connection: what follows commits or rolls back as
+    /// one. SQLite takes the write lock at once (`IMMEDIATE`), so a transaction never
+    /// fails halfway on a lock upgrade; it waits for other writers instead.
+    ///
+    /// Spin gives each `open` its own connection (SQLite) or holds one pooled client for
+    /// the connection's lifetime (PostgreSQL), so the transaction is this request's.
+    ///
+    /// A handler inside a transaction writes at most once, and a refused write is its
+    /// only write (a 4xx changes nothing). PostgreSQL refuses every statement after a
+    /// failed one until the transaction ends, so after a refused statement the
+    /// transaction is rolled back and begun again (`after_failed_statement`): the
+    /// handler can still read (who is calling, which duplicate it was) and its answer
+    /// can still be stored. SQLite rolls back only the failed statement by itself.
+    pub fn begin(&self) -> Result<(), DbError> {
+        match &self.connection {
+            Connection::Postgres(_) => self.run_execute("BEGIN", &[]),
+            Connection::Sqlite(_) => self.run_execute("BEGIN IMMEDIATE", &[]),
+        }?;
+        self.in_transaction.set(true);
+        Ok(())
+    }
+
+    pub fn commit(&self) -> Result<(), DbError> {
+        self.in_transaction.set(false);
+        self.run_execute("COMMIT", &[]).map(drop)
+    }
+
+    /// Rolls back; a failure means the connection is gone, and the server then rolls back.
+    pub fn rollback(&self) {
+        self.in_transaction.set(false);
+        let _ = self.run_execute("ROLLBACK", &[]);
+    }
+
+    fn after_failed_statement(&self, error: &DbError) {
+        let aborts_transaction = matches!(self.connection, Connection::Postgres(_))
+            && self.in_transaction.get()
+            && !matches!(error, DbError::Unavailable(_));
+        if aborts_transaction {
+            let _ = self.run_execute("ROLLBACK", &[]);
+            let _ = self.run_execute("BEGIN", &[]);
         }
     }
 

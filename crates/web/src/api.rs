@@ -38,6 +38,14 @@ pub struct Endpoint {
     pub errors: &'static [u16],
 }
 
+impl Endpoint {
+    /// The writes of users, brands and cars take an `Idempotency-Key` (see
+    /// `crate::idempotency`); reads, logins and the probes do not.
+    pub fn takes_idempotency_key(&self) -> bool {
+        self.method != "GET" && matches!(self.tag, "users" | "brands" | "cars")
+    }
+}
+
 const PAGE: [Param; 2] = [
     Param::Int {
         name: "offset",

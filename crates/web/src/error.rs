@@ -37,6 +37,9 @@ pub enum ApiError {
     InvalidHost,
     /// 400 `Disallowed CORS origin` for a preflight from an origin not allowed.
     DisallowedOrigin,
+    /// 409: the first request with this `Idempotency-Key` is still running (or failed
+    /// without releasing the key a moment ago). `Retry-After: 1`.
+    IdempotencyKeyInFlight,
     /// 503 `Service unavailable`: a dependency failed. The cause is logged, never sent.
     Unavailable(String),
     /// 500 `Internal server error`: a bug. The cause is logged, never sent.
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::TooManyLoginAttempts { .. } => 429,
             ApiError::PayloadTooLarge => 413,
             ApiError::MethodNotAllowed => 405,
+            ApiError::IdempotencyKeyInFlight => 409,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
         }
@@ -99,12 +103,18 @@ impl ApiError {
             ApiError::UnknownPath => "Not Found",
             ApiError::InvalidHost => "Invalid host header",
             ApiError::DisallowedOrigin => "Disallowed CORS origin",
+            ApiError::IdempotencyKeyInFlight => {
+                "A request with this Idempotency-Key is still being processed"
+            }
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         };
         let mut response = HttpResponse::detail(status, message);
         if status == 401 {
             response.set_header("www-authenticate", "Bearer");
+        }
+        if let ApiError::IdempotencyKeyInFlight = self {
+            response.set_header("retry-after", "1");
         }
         if let ApiError::TooManyLoginAttempts { retry_after } = self {
             response.set_header("retry-after", retry_after.max(1).to_string());

@@ -19,6 +19,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod kv;
 pub mod log;
 pub mod metrics;

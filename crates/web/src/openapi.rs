@@ -118,6 +118,27 @@ fn parameter(param: &Param) -> Value {
     json!({ "name": name, "in": "query", "required": false, "schema": schema })
 }
 
+/// `Idempotency-Key` (see `crate::idempotency`).
+fn idempotency_key_parameter() -> Value {
+    json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes the write safe to retry: a retry with the same key and body, \
+            by the same caller on the same route, within 24 hours, gets the first answer \
+            back (with `Idempotent-Replayed: true`) without running again. The same key \
+            with another body is 422; a retry while the first request runs is 409. \
+            Answers of 5xx are not kept, so their retries run.",
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": crate::idempotency::MAX_KEY_LENGTH,
+            "pattern": "^[!-~]+$",
+            "example": "7f8c0a7e-4b1d-4f5e-9c53-2d1f0b6a9e41"
+        }
+    })
+}
+
 fn path_parameters(template: &str) -> Vec<Value> {
     template
         .split('/')
@@ -195,6 +216,21 @@ fn operation(endpoint: &Endpoint) -> Value {
     }
     if endpoint.body.is_some() {
         responses.insert("413".into(), error_response("Request body over 64 KiB"));
+    }
+    if endpoint.takes_idempotency_key() {
+        parameters.push(idempotency_key_parameter());
+        responses.insert(
+            "409".into(),
+            error_response(
+                "The first request with this Idempotency-Key is still running; see Retry-After",
+            ),
+        );
+        responses.entry("422").or_insert_with(|| {
+            json!({
+                "description": "Validation error",
+                "content": { "application/json": { "schema": schema_ref("HTTPValidationError") } }
+            })
+        });
     }
     if uses_database && !responses.contains_key("503") {
         responses.insert("503".into(), error_response("A dependency is unavailable"));
@@ -311,5 +347,26 @@ mod tests {
         let car = &doc["components"]["schemas"]["Car"]["properties"];
         assert_eq!(car["price"]["type"], "string");
         assert!(car["brand"].is_object());
+    }
+
+    #[test]
+    fn writes_of_resources_document_idempotency_key_and_nothing_else_does() {
+        let doc = document();
+        for endpoint in ALL {
+            let op = &doc["paths"][endpoint.template][endpoint.method.to_ascii_lowercase()];
+            let documented = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+            let expected = matches!(endpoint.method, "POST" | "PUT" | "DELETE")
+                && ["/api/v1/users", "/api/v1/brands", "/api/v1/cars"]
+                    .iter()
+                    .any(|prefix| endpoint.template.starts_with(prefix));
+            assert_eq!(
+                documented, expected,
+                "{} {}",
+                endpoint.method, endpoint.template
+            );
+            assert_eq!(op["responses"].get("409").is_some(), expected);
+        }
     }
 }

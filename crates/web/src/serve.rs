@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::http::{HttpRequest, HttpResponse, MAX_BODY_BYTES};
+use crate::idempotency;
 use crate::kv::Kv;
 use crate::log::{Level, emit};
 use crate::metrics::{self, UNMATCHED_ROUTE};
@@ -54,14 +55,15 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
             Match::Found(route, params) => {
                 route_label = route.template();
                 let ctx = Ctx::new(&request, params, &settings, &request_id);
-                let mut result = (route.handler)(&ctx);
-                // A deferred authentication is settled now: a token of a deleted user
-                // gets its 401 whatever the handler found.
-                if !result.as_ref().is_err_and(ApiError::is_token_rejection)
-                    && let Err(error) = ctx.confirm_caller()
-                {
-                    result = Err(error);
-                }
+                let result = idempotency::run(&ctx, route.endpoint, |ctx| {
+                    let result = (route.handler)(ctx);
+                    // A deferred authentication is settled now: a token of a deleted
+                    // user gets its 401 whatever the handler found.
+                    if !result.as_ref().is_err_and(ApiError::is_token_rejection) {
+                        ctx.confirm_caller()?;
+                    }
+                    result
+                });
                 user = ctx.user();
                 queries = ctx.queries_run();
                 result

@@ -8,6 +8,19 @@ use serde::Serialize;
 use storage::{DbError, Row};
 use utoipa::ToSchema;
 
+/// The columns of a user, in `UserView` order.
+const USER_COLUMNS: &[&str] = &["id", "username", "email", "created_at", "updated_at"];
+
+/// The columns of a brand, in `BrandView` order.
+const BRAND_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "is_active",
+    "created_at",
+    "updated_at",
+];
+
 /// A user in public form: the password hash never leaves the database.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = User)]
@@ -24,13 +37,10 @@ pub struct UserView {
 impl UserView {
     /// The columns, for `SELECT` lists (qualified with `alias.` when given).
     pub fn columns(alias: &str) -> String {
-        qualify(
-            alias,
-            &["id", "username", "email", "created_at", "updated_at"],
-        )
+        qualify(alias, USER_COLUMNS)
     }
 
-    pub const WIDTH: usize = 5;
+    pub const WIDTH: usize = USER_COLUMNS.len();
 
     pub fn from_row(row: &Row, at: usize) -> Result<UserView, DbError> {
         Ok(UserView {
@@ -58,20 +68,10 @@ pub struct BrandView {
 
 impl BrandView {
     pub fn columns(alias: &str) -> String {
-        qualify(
-            alias,
-            &[
-                "id",
-                "name",
-                "description",
-                "is_active",
-                "created_at",
-                "updated_at",
-            ],
-        )
+        qualify(alias, BRAND_COLUMNS)
     }
 
-    pub const WIDTH: usize = 6;
+    pub const WIDTH: usize = BRAND_COLUMNS.len();
 
     pub fn from_row(row: &Row, at: usize) -> Result<BrandView, DbError> {
         Ok(BrandView {
@@ -176,6 +176,30 @@ impl CarView {
             brand: BrandView::from_row(row, brand_at)?,
             owner: UserView::from_row(row, brand_at + BrandView::WIDTH)?,
         })
+    }
+
+    /// The `RETURNING` list of an `INSERT` or `UPDATE` of `cars` that gives the whole car,
+    /// in `select()`'s column order: the write and the answer it reports are one
+    /// statement, so a write is never stored without its answer being computed (scalar
+    /// subqueries: both dialects allow them in `RETURNING`, and neither allows a join).
+    pub fn returning() -> String {
+        let joined = |table: &str, alias: &str, key: &str, columns: &[&str]| {
+            columns
+                .iter()
+                .map(|c| {
+                    format!(
+                        "(SELECT {alias}.{c} FROM {table} {alias} WHERE {alias}.id = cars.{key})"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            " RETURNING {}, {}, {}",
+            qualify("cars", CAR_COLUMNS),
+            joined("brands", "b", "brand_id", BRAND_COLUMNS),
+            joined("users", "u", "owner_id", USER_COLUMNS),
+        )
     }
 
     /// `SELECT <car>, <brand>, <owner> FROM cars c JOIN …`: a whole car in one round trip.
