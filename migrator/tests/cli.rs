@@ -43,7 +43,7 @@ fn cli_sqlite_default_exit_codes() {
         "{}",
         stdout(&o)
     );
-    assert!(stdout(&o).contains("3 pending"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("4 pending"), "{}", stdout(&o));
     assert!(cwd.join(".spin/sqlite_db.db").is_file());
 
     let o = migrator(cwd, &["up"], &[]);
@@ -190,7 +190,7 @@ async fn cli_postgres_exit_codes() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(code(&run(&["up"])), 0);
     assert_eq!(code(&run(&["status"])), 0);
-    assert_eq!(code(&run(&["down", "2"])), 0);
+    assert_eq!(code(&run(&["down", "3"])), 0);
     let o = run(&["status"]);
     assert_eq!(code(&o), 1);
     assert!(

@@ -285,7 +285,7 @@ async fn pg_up_is_idempotent() {
     assert_eq!(pg_i64(&mut c, "SELECT count(*) FROM users").await, 1);
     assert_eq!(
         pg_i64(&mut c, "SELECT count(*) FROM _sqlx_migrations").await,
-        3
+        4
     );
     let _ = c.close().await;
 }

@@ -40,6 +40,8 @@ pub enum ApiError {
     /// 409: the first request with this `Idempotency-Key` is still running (or failed
     /// without releasing the key a moment ago). `Retry-After: 1`.
     IdempotencyKeyInFlight,
+    /// 422: this `Idempotency-Key` was used with another body.
+    IdempotencyKeyReused,
     /// 503 `Service unavailable`: a dependency failed. The cause is logged, never sent.
     Unavailable(String),
     /// 500 `Internal server error`: a bug. The cause is logged, never sent.
@@ -62,6 +64,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => 413,
             ApiError::MethodNotAllowed => 405,
             ApiError::IdempotencyKeyInFlight => 409,
+            ApiError::IdempotencyKeyReused => 422,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
         }
@@ -103,9 +106,8 @@ impl ApiError {
             ApiError::UnknownPath => "Not Found",
             ApiError::InvalidHost => "Invalid host header",
             ApiError::DisallowedOrigin => "Disallowed CORS origin",
-            ApiError::IdempotencyKeyInFlight => {
-                "A request with this Idempotency-Key is still being processed"
-            }
+            ApiError::IdempotencyKeyInFlight => "Requisição com esta Idempotency-Key em andamento",
+            ApiError::IdempotencyKeyReused => "Idempotency-Key já usada com outro corpo",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         };

@@ -153,13 +153,7 @@ impl Slot {
             return Err(ApiError::IdempotencyKeyInFlight);
         };
         if row.text(0)? != self.fingerprint {
-            return Err(ApiError::Validation(ValidationErrors::one(
-                Problem::new(
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was already used with a different request body",
-                )
-                .at(Source::Header, HEADER, json!(self.key)),
-            )));
+            return Err(ApiError::IdempotencyKeyReused);
         }
         let Some(status) = row.opt_i64(1)? else {
             return Err(ApiError::IdempotencyKeyInFlight);

@@ -225,12 +225,16 @@ fn operation(endpoint: &Endpoint) -> Value {
                 "The first request with this Idempotency-Key is still running; see Retry-After",
             ),
         );
-        responses.entry("422").or_insert_with(|| {
+        // Besides validation errors, a key reused with another body (a plain `detail`).
+        responses.insert(
+            "422".into(),
             json!({
-                "description": "Validation error",
-                "content": { "application/json": { "schema": schema_ref("HTTPValidationError") } }
-            })
-        });
+                "description": "Validation error, or an Idempotency-Key already used with another body",
+                "content": { "application/json": { "schema": {
+                    "anyOf": [schema_ref("HTTPValidationError"), schema_ref("HTTPError")]
+                } } }
+            }),
+        );
     }
     if uses_database && !responses.contains_key("503") {
         responses.insert("503".into(), error_response("A dependency is unavailable"));

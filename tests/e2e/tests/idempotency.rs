@@ -187,10 +187,7 @@ both_backends!(
             &car_body(brand_id, &other),
         )
         .await;
-        r.assert_status(422);
-        let entry = r.entry(json!(["header", "idempotency-key"]));
-        assert_eq!(entry["type"], "idempotency_key_reused");
-        assert_eq!(entry["input"], json!(k));
+        r.assert_error(422, "Idempotency-Key já usada com outro corpo");
         assert!(cars_with_plate(app, &other).await.is_empty(), "nothing ran");
     }
 );
@@ -278,7 +275,7 @@ both_backends!(
             &car_body(brand_id, &plate),
         )
         .await;
-        r.assert_status(422);
+        r.assert_error(422, "Idempotency-Key já usada com outro corpo");
         assert!(cars_with_plate(app, &plate).await.is_empty());
         app.db_execute(&format!(
             "DELETE FROM idempotency_keys WHERE idempotency_key = '{k}'"
@@ -294,10 +291,7 @@ both_backends!(
         ))
         .await;
         let r = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
-        r.assert_error(
-            409,
-            "A request with this Idempotency-Key is still being processed",
-        );
+        r.assert_error(409, "Requisição com esta Idempotency-Key em andamento");
         assert_eq!(r.header("retry-after").as_deref(), Some("1"));
         assert_eq!(
             cars_with_plate(app, &plate).await.len(),
