@@ -159,9 +159,7 @@ fn open_sqlite(location: &SqliteLocation) -> Result<rusqlite::Connection, KvErro
     let conn = match location {
         SqliteLocation::Memory => rusqlite::Connection::open_in_memory(),
         SqliteLocation::File(path) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(other)?;
-            }
+            crate::sqlite::create_private_file(path).map_err(other)?;
             rusqlite::Connection::open(path)
         }
     }

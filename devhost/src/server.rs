@@ -128,7 +128,8 @@ impl App {
                 HeaderName::from_bytes(name.as_bytes()),
                 HeaderValue::from_str(&value),
             ) {
-                parts.headers.append(n, v);
+                // `insert`, as Spin does: a client cannot add its own spin-client-addr.
+                parts.headers.insert(n, v);
             }
         }
         let req = Request::from_parts(parts, body);

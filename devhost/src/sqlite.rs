@@ -50,13 +50,33 @@ impl SqliteDatabase {
             }
             SqliteLocation::File(path) => path,
         };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| v3::Error::Io(format!("cannot create {}: {e}", dir.display())))?;
-        }
+        create_private_file(path)
+            .map_err(|e| v3::Error::Io(format!("cannot create {}: {e}", path.display())))?;
         let conn = rusqlite::Connection::open(path).map_err(io)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(io)?;
         Ok(Arc::new(Mutex::new(conn)))
+    }
+}
+
+/// Creates a database file that does not exist yet as mode 0600, in folders created as
+/// 0700: it holds password hashes and personal data. Existing files and folders keep
+/// their modes (SQLite gives its journal files the database file's mode).
+pub fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
     }
 }
 

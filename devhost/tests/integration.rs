@@ -377,6 +377,23 @@ fn routing_and_spin_headers() {
         format!("http://127.0.0.1:{port}/echo/a/b/?x=1&y=2")
     );
 
+    // Spin sets its own spin-* headers, replacing any a client sent: nobody can pose
+    // as another client address (login throttling counts per address).
+    let echo: Value = client()
+        .get(dh.url("/echo/a"))
+        .header("spin-client-addr", "6.6.6.6:666")
+        .header("spin-path-info", "/forged")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let addr = header(&echo, "spin-client-addr");
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.contains("6.6.6.6"),
+        "{addr}"
+    );
+    assert_eq!(header(&echo, "spin-path-info"), "/a");
+
     // `/echo/...` also matches `/echo` itself, with empty path info.
     let echo: Value = serde_json::from_str(&dh.get("/echo").1).unwrap();
     assert_eq!(header(&echo, "spin-matched-route"), "/echo/...");
@@ -620,6 +637,17 @@ fn sqlite_runtime_config_path() {
     );
     assert!(r["results"][0].get("error").is_none(), "{r}");
     assert!(app.dir.join("data/app.db").is_file());
+    // Password hashes and personal data: created 0600 in a folder created 0700.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &str| {
+        std::fs::metadata(app.dir.join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("data/app.db"), 0o600);
+    assert_eq!(mode("data"), 0o700);
     assert!(dh.stderr().contains("[unknown_section]"), "{}", dh.stderr());
 }
 

@@ -588,8 +588,27 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, Error> {
             format!("cannot open SQLite database {}: {what}{e}", path.display()),
         )
     };
+    // The database holds password hashes and personal data: a new file is 0600 in
+    // folders created as 0700 (existing ones keep their modes).
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| fail("cannot create its directory: ", &e))?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| fail("cannot create its directory: ", &e))?;
+    }
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(fail("", &e)),
+            _ => {}
+        }
     }
     let conn = rusqlite::Connection::open(path).map_err(|e| fail("", &e))?;
     conn.busy_timeout(DEFAULT_CONNECT_TIMEOUT)

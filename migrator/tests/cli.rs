@@ -45,6 +45,13 @@ fn cli_sqlite_default_exit_codes() {
     );
     assert!(stdout(&o).contains("4 pending"), "{}", stdout(&o));
     assert!(cwd.join(".spin/sqlite_db.db").is_file());
+    {
+        // Password hashes and personal data: 0600 in a 0700 folder.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cwd.join(".spin/sqlite_db.db")), 0o600);
+        assert_eq!(mode(&cwd.join(".spin")), 0o700);
+    }
 
     let o = migrator(cwd, &["up"], &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));

@@ -8,8 +8,10 @@
 use std::time::{Duration, Instant};
 
 use domain::Timestamp;
-use identity::throttle::{Counters, Decision, bucket};
+use identity::throttle::{Counters, Decision, MAX_FAILURES_PER_EMAIL, bucket};
 use serde_json::json;
+use web::client::{client_address, parse_cidrs};
+use web::config::{parse_list, variable};
 use web::kv::Kv;
 use web::log::{Level, emit};
 use web::{ApiError, Ctx, metrics};
@@ -19,11 +21,52 @@ use web::{ApiError, Ctx, metrics};
 const BUSY_WAIT: Duration = Duration::from_secs(3);
 const BUSY_POLL: Duration = Duration::from_millis(25);
 
-/// A login attempt in progress: counted in its email's attempts and pending counters
-/// of `bucket` until settled by [`Attempt::failed`] or [`Attempt::release`].
+/// A login attempt in progress: counted in the attempts and pending counters of
+/// `bucket` of both rules (this email from this client, and this email over all
+/// clients) until settled by [`Attempt::failed`] or [`Attempt::release`].
 pub struct Attempt {
-    counted: (Counters, i64),
+    counted: Vec<(Counters, i64)>,
     log_level: Level,
+}
+
+/// The two rules of revision 2, strictest first: failures of this email from this client
+/// address (5 in 15 minutes: a stranger elsewhere cannot lock the owner out), and of
+/// this email over all clients (`login_max_failures_per_email`, default 50: distributed
+/// guessing). Without a client address (a host that gives none), the first rule counts
+/// the email alone, as before revision 2.
+fn rules(ctx: &Ctx, email: &str) -> [Counters; 2] {
+    let trusted = parse_cidrs(&parse_list(
+        &variable("trusted_proxies").unwrap_or_default(),
+    ));
+    let client = client_address(
+        ctx.request.header("spin-client-addr"),
+        ctx.request.header("x-forwarded-for"),
+        &trusted,
+    );
+    let per_client = match client {
+        Some(address) => Counters::per_client(email, &address.to_string()),
+        None => Counters::for_email(email),
+    };
+    let per_email_limit = variable("login_max_failures_per_email")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(MAX_FAILURES_PER_EMAIL);
+    [per_client, Counters::per_email(email, per_email_limit)]
+}
+
+/// Counts the attempt into every rule, in order; when one refuses, the rules already
+/// counted are given back and that rule's decision stands.
+fn count_in_all(kv: &Kv, rules: &[Counters; 2], now: i64) -> Result<Decision, String> {
+    for (i, rule) in rules.iter().enumerate() {
+        let decision = rule.count_in(kv, now)?;
+        if decision != Decision::Proceed {
+            for earlier in &rules[..i] {
+                earlier.release(kv, bucket(now))?;
+            }
+            return Ok(decision);
+        }
+    }
+    Ok(Decision::Proceed)
 }
 
 /// Begins a login attempt for `email`: 429 with `Retry-After` when the email is locked
@@ -37,15 +80,15 @@ pub struct Attempt {
 /// refused login is visible at once and loses nothing: the client retries later.
 pub fn begin(ctx: &Ctx, email: &str) -> Result<Attempt, ApiError> {
     let log_level = ctx.settings.log_level;
-    let counters = Counters::for_email(email);
+    let rules = rules(ctx, email);
     let waiting_since = Instant::now();
     loop {
         let now = Timestamp::now().unix_seconds();
-        let decision = Kv::open().and_then(|kv| counters.count_in(&kv, now));
+        let decision = Kv::open().and_then(|kv| count_in_all(&kv, &rules, now));
         match decision {
             Ok(Decision::Proceed) => {
                 return Ok(Attempt {
-                    counted: (counters, bucket(now)),
+                    counted: rules.iter().map(|r| (r.clone(), bucket(now))).collect(),
                     log_level,
                 });
             }
@@ -87,9 +130,13 @@ impl Attempt {
     }
 
     fn settle(self, how: impl Fn(&Counters, &Kv, i64) -> Result<(), String>) {
-        let (counters, b) = &self.counted;
         // Unsettled, the attempt counts as a failure once it is no longer recent.
-        if let Err(cause) = Kv::open().and_then(|kv| how(counters, &kv, *b)) {
+        let settled = Kv::open().and_then(|kv| {
+            self.counted
+                .iter()
+                .try_for_each(|(counters, b)| how(counters, &kv, *b))
+        });
+        if let Err(cause) = settled {
             warn(self.log_level, &cause);
         }
     }

@@ -2,7 +2,7 @@
 
 use domain::Timestamp;
 use domain::forms::Credentials;
-use web::auth::jwt;
+use web::auth::{jwt, session_max_seconds};
 use web::views::Token;
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
 
@@ -17,12 +17,14 @@ pub fn login(ctx: &Ctx) -> HandlerResult {
     let attempt = throttle::begin(ctx, credentials.email.as_str())?;
     let now = Timestamp::now();
     match check_credentials(ctx, &credentials) {
-        Ok(Some(user_id)) => {
+        Ok(Some((user_id, sessions_valid_from))) => {
             attempt.release();
             ctx.set_user(user_id);
-            // The users row was just read: no second lookup to prove the caller exists.
-            ctx.caller_exists();
-            token_response(user_id, now)
+            // Never issued "before" the account's sessions began, whatever this replica's
+            // clock says: a login just after a password change elsewhere stays valid.
+            let changed = sessions_valid_from.map_or(i64::MIN, Timestamp::micros);
+            let issued_at_us = now.micros().max(changed);
+            token_response(user_id, issued_at_us, now.unix_seconds())
         }
         Ok(None) => {
             attempt.failed();
@@ -35,18 +37,24 @@ pub fn login(ctx: &Ctx) -> HandlerResult {
     }
 }
 
-/// The user's id when the credentials are right, `None` when they are not.
-fn check_credentials(ctx: &Ctx, credentials: &Credentials) -> Result<Option<i64>, ApiError> {
+/// The user's id and `password_changed_at` when the credentials are right, `None` when
+/// they are not.
+fn check_credentials(
+    ctx: &Ctx,
+    credentials: &Credentials,
+) -> Result<Option<(i64, Option<Timestamp>)>, ApiError> {
     let row = ctx.db()?.query_opt(
-        "SELECT id, password_hash FROM users WHERE email = $1",
+        "SELECT id, password_hash, password_changed_at FROM users WHERE email = $1",
         &[credentials.email.as_str().into()],
     )?;
     let password = credentials.password.as_str();
     match row {
         Some(row) => {
             let hash = row.text(1)?;
-            let user_id = identity::verify_password(password, &hash).then(|| row.i64(0));
-            Ok(user_id.transpose()?)
+            if !identity::verify_password(password, &hash) {
+                return Ok(None);
+            }
+            Ok(Some((row.i64(0)?, row.opt_timestamp(2)?)))
         }
         None => {
             identity::verify_dummy(password);
@@ -55,14 +63,22 @@ fn check_credentials(ctx: &Ctx, credentials: &Credentials) -> Result<Option<i64>
     }
 }
 
-/// A new token for the caller.
+/// A new token for the caller, in the same session: `auth_time` is copied, and a session
+/// older than `jwt_session_max_hours` is over (401), so a stolen token cannot be kept
+/// alive forever. A token revoked by a password change is refused by `authenticate`.
 pub fn refresh(ctx: &Ctx) -> HandlerResult {
     let user_id = ctx.authenticate()?;
-    token_response(user_id, Timestamp::now())
+    let token = ctx.token().ok_or(ApiError::InvalidToken)?;
+    let now = Timestamp::now();
+    if now.unix_seconds() - token.auth_time > session_max_seconds() {
+        return Err(ApiError::InvalidToken);
+    }
+    let issued_at_us = now.micros().max(token.issued_at_us);
+    token_response(user_id, issued_at_us, token.auth_time)
 }
 
-fn token_response(user_id: i64, now: Timestamp) -> HandlerResult {
-    let token = jwt()?.issue(user_id, now.unix_seconds());
+fn token_response(user_id: i64, issued_at_us: i64, auth_time: i64) -> HandlerResult {
+    let token = jwt()?.issue_session(user_id, issued_at_us, auth_time);
     Ok(HttpResponse::json(
         200,
         &Token {

@@ -124,13 +124,17 @@ pub fn update(ctx: &Ctx) -> HandlerResult {
     if let Some(email) = email {
         update.set("email", email.as_str());
     }
+    let now = Timestamp::now();
     if let Some(password) = changes.password {
         update.set("password_hash", identity::hash_password(password.as_str()));
+        // Revokes every token issued before now, this request's own included, on every
+        // replica: each authenticated request compares its token with this column.
+        update.set("password_changed_at", now);
     }
     if update.is_empty() {
         return Ok(HttpResponse::json(200, &current));
     }
-    let (sql, params) = update.into_update("users", id, Timestamp::now());
+    let (sql, params) = update.into_update("users", id, now);
     let row = db
         .query_one(
             &format!("{sql} RETURNING {}", UserView::columns("")),

@@ -30,14 +30,16 @@ fn find_own(ctx: &Ctx, id: i64, caller: i64) -> Result<CarView, ApiError> {
     if car.owner_id != caller {
         return Err(ApiError::Forbidden(FORBIDDEN));
     }
-    ctx.caller_exists();
+    ctx.caller_seen(car.owner_sessions_from)?;
     Ok(car)
 }
 
-/// One statement on the happy path: the INSERT (whose foreign keys prove that the caller
-/// and the brand exist, and whose unique index guards the plate) returns the whole car,
-/// so nothing is stored without its answer. Only a refused INSERT costs a second, to
-/// tell a deleted caller (401) from a taken plate or unknown brand (400).
+/// One statement on the happy path: the INSERT returns the whole car, so nothing is
+/// stored without its answer. Its owner is the caller only if the account exists and
+/// this token is still valid for it (else NULL, refused by NOT NULL: nothing is
+/// written for a deleted user or a revoked token); the brand's foreign key and the
+/// plate's unique index do the rest. Only a refused INSERT costs a second statement, to
+/// tell a refused caller (401) from a taken plate or unknown brand (400).
 pub fn create(ctx: &Ctx) -> HandlerResult {
     let caller = ctx.authenticate_deferred()?;
     let car = NewCar::parse(ctx.body())?;
@@ -48,7 +50,9 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
             "INSERT INTO cars (model, factory_year, model_year, color, plate, fuel_type, \
              transmission, price, description, is_available, brand_id, owner_id, \
              created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13){}",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             (SELECT id FROM users WHERE id = $12 \
+             AND (password_changed_at IS NULL OR password_changed_at <= $14)), $13, $13){}",
             CarView::returning()
         ),
         &[
@@ -65,6 +69,7 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
             car.brand_id.into(),
             caller.into(),
             now.into(),
+            ctx.token_issued_at().into(),
         ],
     );
     let row = match inserted {
@@ -75,9 +80,10 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
             return Err(write_error(error));
         }
     };
-    // The owner_id foreign key held: the caller exists.
-    ctx.caller_exists();
-    Ok(HttpResponse::json(201, &CarView::from_row(&row)?))
+    // The owner_id subquery found the caller, with a session valid for this token.
+    let created = CarView::from_row(&row)?;
+    ctx.caller_seen(created.owner_sessions_from)?;
+    Ok(HttpResponse::json(201, &created))
 }
 
 pub fn list(ctx: &Ctx) -> HandlerResult {
@@ -127,9 +133,9 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
         .iter()
         .map(CarView::from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    if !cars.is_empty() {
+    if let Some(car) = cars.first() {
         // Every car listed is joined with its owner: the caller.
-        ctx.caller_exists();
+        ctx.caller_seen(car.owner_sessions_from)?;
     }
     Ok(HttpResponse::json(
         200,

@@ -158,19 +158,40 @@ impl fmt::Debug for Jwt {
     }
 }
 
-/// What we sign: `sub` as a decimal string, as the old service and RFC 7519
-/// (StringOrURI) have it.
+/// What we sign besides `iat` and `exp`: `sub` as a decimal string, as the old service
+/// and RFC 7519 (StringOrURI) have it; `auth_time` (seconds: when the password was
+/// checked, copied by refresh); `iat_us`, the issue time in microseconds, so a token
+/// issued just after a password change in the same second is told from one issued
+/// just before it.
 #[derive(Serialize)]
-struct IssuedSubject {
+struct IssuedClaims {
     sub: String,
+    auth_time: i64,
+    iat_us: i64,
 }
 
 /// What we read back: `sub` kept as raw JSON so both the string form and a bare JSON
 /// integer can be accepted, and anything else refused, by our own rules.
 #[derive(Deserialize)]
-struct ReceivedSubject {
+struct ReceivedClaims {
     #[serde(default)]
     sub: Option<serde_json::Value>,
+    #[serde(default)]
+    auth_time: Option<serde_json::Value>,
+    #[serde(default)]
+    iat_us: Option<serde_json::Value>,
+}
+
+/// A verified token: whose it is, when it was issued and when its session began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub user_id: i64,
+    /// Microseconds. Tokens without `iat_us` (forged by nobody: the old service's, or
+    /// ours before revision 2) count from the start of their `iat` second, or, lacking
+    /// `iat`, from `exp` minus the configured lifetime.
+    pub issued_at_us: i64,
+    /// Seconds: `auth_time`, or for tokens without it the issue time.
+    pub auth_time: i64,
 }
 
 impl Jwt {
@@ -210,11 +231,20 @@ impl Jwt {
         }
     }
 
-    /// Signs a token for `user_id` with claims `sub` (decimal string), `iat = now_unix`
-    /// and `exp = now_unix + expiration_minutes * 60`, all integer seconds.
+    /// Signs a token for `user_id` issued at `now_unix` whose session began then.
     pub fn issue(&self, user_id: i64, now_unix: i64) -> String {
-        let mut claims = Claims::new(IssuedSubject {
+        self.issue_session(user_id, now_unix.saturating_mul(1_000_000), now_unix)
+    }
+
+    /// Signs a token for `user_id` with claims `sub` (decimal string), `iat` (seconds
+    /// of `issued_at_us`), `iat_us`, `auth_time` and `exp = iat + expiration_minutes *
+    /// 60`.
+    pub fn issue_session(&self, user_id: i64, issued_at_us: i64, auth_time: i64) -> String {
+        let now_unix = issued_at_us.div_euclid(1_000_000);
+        let mut claims = Claims::new(IssuedClaims {
             sub: user_id.to_string(),
+            auth_time,
+            iat_us: issued_at_us,
         });
         claims.issued_at = Some(to_datetime(now_unix));
         claims.expiration = Some(to_datetime(now_unix.saturating_add(self.expiration_secs)));
@@ -240,6 +270,11 @@ impl Jwt {
     /// carry only `sub` and `exp`, must not be more than 60 s ahead of `now`; likewise
     /// `nbf` if present.
     pub fn verify(&self, token: &str, now_unix: i64) -> Result<i64, TokenError> {
+        self.verify_session(token, now_unix).map(|t| t.user_id)
+    }
+
+    /// [`Jwt::verify`], with the token's issue and session times.
+    pub fn verify_session(&self, token: &str, now_unix: i64) -> Result<VerifiedToken, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
         }
@@ -269,7 +304,30 @@ impl Jwt {
         if now_unix >= exp {
             return Err(TokenError::Expired);
         }
-        Ok(user_id)
+        let iat = claims
+            .issued_at
+            .map(|iat| iat.timestamp())
+            .unwrap_or_else(|| exp.saturating_sub(self.expiration_secs));
+        let issued_at_us = match &claims.custom.iat_us {
+            None => iat.saturating_mul(1_000_000),
+            // Ours, and signed: it must agree with `iat`.
+            Some(value) => value
+                .as_i64()
+                .filter(|us| us.div_euclid(1_000_000) == iat)
+                .ok_or(TokenError::Invalid)?,
+        };
+        let auth_time = match &claims.custom.auth_time {
+            None => iat,
+            Some(value) => value
+                .as_i64()
+                .filter(|t| *t <= iat)
+                .ok_or(TokenError::Invalid)?,
+        };
+        Ok(VerifiedToken {
+            user_id,
+            issued_at_us,
+            auth_time,
+        })
     }
 }
 
@@ -278,9 +336,9 @@ fn check_integrity<A: Algorithm>(
     algorithm: &A,
     key: &A::VerifyingKey,
     untrusted: &UntrustedToken<'_>,
-) -> Result<Token<ReceivedSubject>, TokenError> {
+) -> Result<Token<ReceivedClaims>, TokenError> {
     algorithm
-        .validator::<ReceivedSubject>(key)
+        .validator::<ReceivedClaims>(key)
         .validate(untrusted)
         .map_err(|_| TokenError::Invalid)
 }

@@ -10,5 +10,7 @@ mod jwt;
 mod password;
 pub mod throttle;
 
-pub use jwt::{ConfigError, Jwt, JwtAlgorithm, MAX_TOKEN_LEN, MIN_SECRET_LEN, TokenError};
+pub use jwt::{
+    ConfigError, Jwt, JwtAlgorithm, MAX_TOKEN_LEN, MIN_SECRET_LEN, TokenError, VerifiedToken,
+};
 pub use password::{hash_password, verify_dummy, verify_password};

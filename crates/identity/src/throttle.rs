@@ -25,8 +25,12 @@
 
 use sha2::{Digest, Sha256};
 
-/// Failed attempts tolerated within the window; the next attempt is refused.
+/// Failed attempts tolerated within the window for one email from one client address;
+/// the next attempt is refused.
 pub const MAX_FAILURES: i64 = 5;
+/// Failed attempts tolerated within the window for one email over all clients (revision
+/// 2, `login_max_failures_per_email`): stops guessing spread over many addresses.
+pub const MAX_FAILURES_PER_EMAIL: i64 = 50;
 /// Seconds per counter bucket.
 pub const BUCKET_SECONDS: i64 = 60;
 /// Buckets in the window: the current minute and the 15 before it.
@@ -39,20 +43,40 @@ pub fn bucket(unix_seconds: i64) -> i64 {
     unix_seconds.div_euclid(BUCKET_SECONDS)
 }
 
-/// One email's counters in the store. Keys carry a SHA-256 digest of the address, so the
-/// key-value store (and its dumps) never holds emails in clear.
+/// The counters of one email (over all clients) or of one email from one client
+/// address, with the failures they tolerate. Keys carry a SHA-256 digest, so the
+/// key-value store (and its dumps) never holds emails or addresses in clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counters {
     digest: String,
+    max_failures: i64,
 }
 
 impl Counters {
+    /// One email over all clients, tolerating [`MAX_FAILURES`] (the unit tests' rule).
     pub fn for_email(email: &str) -> Counters {
-        let digest = Sha256::digest(email.as_bytes())
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        Counters { digest }
+        Counters::per_email(email, MAX_FAILURES)
+    }
+
+    /// One email over all clients, tolerating `max_failures`.
+    pub fn per_email(email: &str, max_failures: i64) -> Counters {
+        Counters {
+            digest: hex_digest(email.as_bytes()),
+            max_failures,
+        }
+    }
+
+    /// One email from one client address, tolerating [`MAX_FAILURES`].
+    pub fn per_client(email: &str, client: &str) -> Counters {
+        let subject = format!("{email}\n{client}");
+        Counters {
+            digest: hex_digest(subject.as_bytes()),
+            max_failures: MAX_FAILURES,
+        }
+    }
+
+    pub fn max_failures(&self) -> i64 {
+        self.max_failures
     }
 
     pub fn attempts_key(&self, bucket: i64) -> String {
@@ -74,11 +98,10 @@ impl Counters {
 }
 
 /// What the rule needs of a key-value store: atomic increments (returning the new
-/// value), a batch read of counters (missing keys as 0) and a delete.
+/// value) and a batch read of counters (missing keys as 0). Nothing else: no delete.
 pub trait CounterStore {
     fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
     fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String>;
-    fn delete(&self, key: &str) -> Result<(), String>;
 }
 
 impl Counters {
@@ -106,7 +129,7 @@ impl Counters {
                 return Err(cause);
             }
         };
-        let decision = decide(&counts, now);
+        let decision = decide_with(&counts, now, self.max_failures);
         if decision != Decision::Proceed {
             give_back(store, &self.attempts_key(b))?;
             give_back(store, &self.pending_key(b))?;
@@ -126,14 +149,20 @@ impl Counters {
     }
 }
 
-/// Takes 1 off a counter, deleting it when that leaves 0, so attempts that did not fail
-/// leave no keys behind. (The delete is not atomic with the decrement: an attempt counted
-/// in that instant can be lost, which costs a count of one at most.)
+/// Takes 1 off a counter: an increment, never a delete. Deleting a key that reached 0
+/// raced attempts counting into it in that instant (their count was deleted with it, and
+/// they then got a real password check while the email was locked). Keys at 0 stay until
+/// the store evicts them (Redis runs with `allkeys-lru`); they are a few per email and
+/// minute.
 fn give_back(store: &impl CounterStore, key: &str) -> Result<(), String> {
-    if store.increment(key, -1)? == 0 {
-        store.delete(key)?;
-    }
-    Ok(())
+    store.increment(key, -1).map(drop)
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// What an attempt that has counted itself in does next.
@@ -152,18 +181,23 @@ pub enum Decision {
 /// pending counters. `counts` are the values of [`Counters::window_keys`], in order
 /// (missing keys as 0).
 pub fn decide(counts: &[i64], now: i64) -> Decision {
+    decide_with(counts, now, MAX_FAILURES)
+}
+
+/// [`decide`] for a rule tolerating `max_failures`.
+pub fn decide_with(counts: &[i64], now: i64, max_failures: i64) -> Decision {
     let (attempts, pending) = counts.split_at(WINDOW_BUCKETS as usize);
     // Counters are never negative in a consistent store; a bucket that is (a give-back
     // raced a key deletion) must not hide other failures.
     let others_attempts = attempts.iter().map(|&n| n.max(0)).sum::<i64>() - 1;
     let others_pending = (pending.iter().map(|&n| n.max(0)).sum::<i64>() - 1).max(0);
     let failures = (others_attempts - others_pending).max(0);
-    if failures >= MAX_FAILURES {
+    if failures >= max_failures {
         return Decision::Locked {
-            retry_after: unlock_after(attempts, failures, now),
+            retry_after: unlock_after(attempts, failures, now, max_failures),
         };
     }
-    if others_attempts >= MAX_FAILURES {
+    if others_attempts >= max_failures {
         return Decision::Busy;
     }
     Decision::Proceed
@@ -171,12 +205,12 @@ pub fn decide(counts: &[i64], now: i64) -> Decision {
 
 /// Seconds until the `failures` fall below the limit as the oldest buckets leave the
 /// window (pending attempts, being the newest, are taken from the newest buckets).
-fn unlock_after(attempts: &[i64], failures: i64, now: i64) -> u64 {
+fn unlock_after(attempts: &[i64], failures: i64, now: i64, max_failures: i64) -> u64 {
     let oldest = bucket(now) - WINDOW_BUCKETS + 1;
     let mut remaining = failures;
     for (i, &n) in attempts.iter().enumerate() {
         remaining -= n.max(0);
-        if remaining < MAX_FAILURES {
+        if remaining < max_failures {
             // Bucket `oldest + i` stops counting when it is WINDOW_BUCKETS old.
             let leaves_at = (oldest + i as i64 + WINDOW_BUCKETS) * BUCKET_SECONDS;
             return (leaves_at - now).max(1) as u64;
@@ -210,11 +244,6 @@ mod tests {
                 .iter()
                 .map(|k| map.get(k).copied().unwrap_or(0))
                 .collect())
-        }
-
-        fn delete(&self, key: &str) -> Result<(), String> {
-            self.0.borrow_mut().remove(key);
-            Ok(())
         }
     }
 
@@ -398,9 +427,6 @@ mod tests {
         fn counters(&self, _keys: &[String]) -> Result<Vec<i64>, String> {
             Err("wrong number of arguments for 'keys' command".into())
         }
-        fn delete(&self, key: &str) -> Result<(), String> {
-            self.0.delete(key)
-        }
     }
 
     #[test]
@@ -427,9 +453,52 @@ mod tests {
         fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String> {
             self.1.counters(keys)
         }
-        fn delete(&self, key: &str) -> Result<(), String> {
-            self.1.delete(key)
+    }
+
+    /// Runs `meanwhile` the moment a counter is decremented to 0, as another request
+    /// counting in at that instant would.
+    struct Interleaved<'a> {
+        store: Store,
+        meanwhile: std::cell::RefCell<Option<Box<dyn FnOnce(&Store) + 'a>>>,
+    }
+
+    impl CounterStore for Interleaved<'_> {
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+            let n = self.store.increment(key, delta)?;
+            if delta < 0 && n == 0 {
+                if let Some(other) = self.meanwhile.borrow_mut().take() {
+                    other(&self.store);
+                }
+            }
+            Ok(n)
         }
+        fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String> {
+            self.store.counters(keys)
+        }
+    }
+
+    /// A refused attempt gives its counts back with increments only: an attempt that
+    /// counts itself in just as the counter reaches 0 keeps its count. (The old
+    /// decrement-then-delete lost it, and that attempt then got a password check while
+    /// the email was locked.)
+    #[test]
+    fn a_give_back_never_erases_another_attempts_count() {
+        let c = alice();
+        let mut seeded = Store::default();
+        seeded.fail_n(&c, 5, T0);
+        let b = bucket(T0 + 60);
+        let store = Interleaved {
+            store: seeded,
+            meanwhile: std::cell::RefCell::new(Some(Box::new(|s: &Store| {
+                s.increment(&c.attempts_key(b), 1).unwrap();
+            }))),
+        };
+        assert_eq!(c.count_in(&store, T0 + 60).unwrap(), locked(60 * 15));
+        assert_eq!(
+            store.store.counters(&[c.attempts_key(b)]).unwrap(),
+            vec![1],
+            "the other attempt is still counted"
+        );
     }
 
     /// Another login half-way through counting itself in (its first increment done)

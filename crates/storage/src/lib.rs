@@ -380,6 +380,13 @@ impl Row {
         }
     }
 
+    pub fn opt_timestamp(&self, index: usize) -> Result<Option<Timestamp>, DbError> {
+        match self.cell(index)? {
+            Cell::Null => Ok(None),
+            _ => self.timestamp(index).map(Some),
+        }
+    }
+
     pub fn price(&self, index: usize) -> Result<Price, DbError> {
         match self.cell(index)? {
             Cell::Decimal(s) => {

@@ -27,6 +27,13 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, ApiError> {
 /// `jwt_expiration_minutes`.
 pub fn jwt() -> Result<Jwt, ApiError> {
     let secret = variable("jwt_secret_key").unwrap_or_default();
+    if is_placeholder_secret(&secret) {
+        return Err(ApiError::Unavailable(
+            "jwt_secret_key is a placeholder from the repository's examples: set a random \
+             secret of 32 bytes or more (e.g. `openssl rand -base64 48`)"
+                .into(),
+        ));
+    }
     let algorithm: JwtAlgorithm = variable("jwt_algorithm")
         .unwrap_or_else(|| "HS256".into())
         .parse()
@@ -36,6 +43,29 @@ pub fn jwt() -> Result<Jwt, ApiError> {
         .unwrap_or(30);
     Jwt::new(secret.as_bytes(), algorithm, minutes)
         .map_err(|e| ApiError::Internal(format!("jwt configuration: {e}")))
+}
+
+/// The example secrets shipped in this repository (deploy/.env.example,
+/// k8s/secret.template.yaml): anyone can read them, so they sign nothing.
+const SHIPPED_EXAMPLE_SECRETS: &[&str] = &[
+    "CHANGE_ME_AT_LEAST_32_RANDOM_BYTES",
+    "CHANGE_ME_AT_LEAST_32_RANDOM_BYTES_xxxxxxxxxxxx",
+];
+
+/// A secret that contains `CHANGE_ME` (any case) or is one of the shipped examples.
+pub fn is_placeholder_secret(secret: &str) -> bool {
+    let secret = secret.trim();
+    secret.to_ascii_uppercase().contains("CHANGE_ME") || SHIPPED_EXAMPLE_SECRETS.contains(&secret)
+}
+
+/// `jwt_session_max_hours` (default 24): how long after its `auth_time` a session can
+/// still be refreshed.
+pub fn session_max_seconds() -> i64 {
+    variable("jwt_session_max_hours")
+        .and_then(|h| h.trim().parse::<i64>().ok())
+        .filter(|h| *h >= 1)
+        .unwrap_or(24)
+        .saturating_mul(3600)
 }
 
 impl Ctx<'_> {
@@ -55,32 +85,35 @@ impl Ctx<'_> {
     /// For reads, this saves a round trip on the hot path.
     pub fn authenticate_deferred(&self) -> Result<i64, ApiError> {
         let token = bearer_token(self.request.header("authorization"))?;
-        let user_id = jwt()?
-            .verify(token, Timestamp::now().unix_seconds())
+        let verified = jwt()?
+            .verify_session(token, Timestamp::now().unix_seconds())
             .map_err(|e| match e {
                 TokenError::Expired => ApiError::TokenExpired,
                 TokenError::Invalid => ApiError::InvalidToken,
             })?;
-        self.set_user(user_id);
-        Ok(user_id)
+        self.set_token(verified);
+        Ok(verified.user_id)
     }
 
-    /// Checks (once) that the token's user still exists.
+    /// Checks (once) that the token's user still exists and that the token was not issued
+    /// before the user's last password change (revision 2: a changed password revokes
+    /// older tokens). Ids are never reused, so a deleted user's token never finds
+    /// another account.
     pub fn confirm_caller(&self) -> Result<(), ApiError> {
         let Some(user_id) = self.user() else {
             return Ok(());
         };
-        if self.user_confirmed() {
+        if self.user_confirmed() || self.token().is_none() {
             return Ok(());
         }
-        let exists = self
-            .db()?
-            .query_opt("SELECT 1 FROM users WHERE id = $1", &[user_id.into()])?;
-        if exists.is_none() {
+        let row = self.db()?.query_opt(
+            "SELECT password_changed_at FROM users WHERE id = $1",
+            &[user_id.into()],
+        )?;
+        let Some(row) = row else {
             return Err(ApiError::InvalidToken);
-        }
-        self.caller_exists();
-        Ok(())
+        };
+        self.caller_seen(row.opt_timestamp(0)?)
     }
 }
 #[cfg(test)]

@@ -55,10 +55,16 @@ impl Settings {
         })
     }
 
+    /// Listed by name, or allowed by `*`.
     pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.cors_origins.iter().any(|o| o == "*") || self.origin_listed(origin)
+    }
+
+    /// Listed by name: the only origins that get `Access-Control-Allow-Credentials`.
+    pub fn origin_listed(&self, origin: &str) -> bool {
         self.cors_origins
             .iter()
-            .any(|o| o == "*" || o.trim_end_matches('/') == origin)
+            .any(|o| o != "*" && o.trim_end_matches('/') == origin)
     }
 }
 

@@ -2,6 +2,9 @@
 
 use std::cell::{Cell, OnceCell};
 
+use domain::Timestamp;
+use identity::VerifiedToken;
+
 use domain::query::Query;
 use storage::Db;
 
@@ -17,7 +20,10 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     db: OnceCell<Db>,
     user_id: Cell<Option<i64>>,
-    /// Whether the database confirmed that `user_id` still exists.
+    /// The caller's verified token, when the route authenticates.
+    token: Cell<Option<VerifiedToken>>,
+    /// Whether the database confirmed that the token's user exists and that the token
+    /// was issued after the account's sessions became valid (revision 2).
     user_confirmed: Cell<bool>,
 }
 
@@ -35,6 +41,7 @@ impl<'a> Ctx<'a> {
             request_id,
             db: OnceCell::new(),
             user_id: Cell::new(None),
+            token: Cell::new(None),
             user_confirmed: Cell::new(false),
         }
     }
@@ -86,9 +93,31 @@ impl<'a> Ctx<'a> {
         self.user_confirmed.get()
     }
 
-    /// A row just read proves the caller exists (e.g. a car joined with its owner, who is
-    /// the caller): the separate existence check can be skipped.
-    pub fn caller_exists(&self) {
+    pub(crate) fn set_token(&self, token: VerifiedToken) {
+        self.set_user(token.user_id);
+        self.token.set(Some(token));
+    }
+
+    /// The caller's verified token (after `authenticate`/`authenticate_deferred`).
+    pub fn token(&self) -> Option<VerifiedToken> {
+        self.token.get()
+    }
+
+    /// When the caller's token was issued, as stored timestamps compare it (for SQL that
+    /// writes only for a valid session, e.g. `password_changed_at <= $n`).
+    pub fn token_issued_at(&self) -> Timestamp {
+        Timestamp::from_micros(self.token.get().map_or(0, |t| t.issued_at_us))
+    }
+
+    /// A row just read shows the caller's account (e.g. a car joined with its owner, who
+    /// is the caller) and its last password change: that settles authentication without
+    /// a separate lookup. A token issued before that change is refused (revision 2).
+    pub fn caller_seen(&self, password_changed_at: Option<Timestamp>) -> Result<(), ApiError> {
+        let issued = self.token.get().map_or(i64::MIN, |t| t.issued_at_us);
+        if password_changed_at.is_some_and(|changed| issued < changed.micros()) {
+            return Err(ApiError::InvalidToken);
+        }
         self.user_confirmed.set(true);
+        Ok(())
     }
 }

@@ -89,10 +89,6 @@ impl identity::throttle::CounterStore for Kv {
     fn counters(&self, keys: &[String]) -> Result<Vec<i64>, String> {
         Kv::counters(self, keys)
     }
-
-    fn delete(&self, key: &str) -> Result<(), String> {
-        Kv::delete(self, key)
-    }
 }
 
 /// A counter as `increment` stored it: decimal text on Redis, an 8-byte little-endian

@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod error;

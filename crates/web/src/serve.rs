@@ -250,13 +250,19 @@ fn finish_headers(
         response.set_header(name, value);
     }
     response.set_header("x-request-id", request_id);
+    // Only origins listed by name get credentials; `*` lets any origin read answers
+    // without them (`Access-Control-Allow-Origin: *`), as the Fetch standard intends:
+    // reflecting every origin with credentials would let any site act as the user.
     if let Some(origin) = request.header("origin")
         && !settings.cors_origins.is_empty()
-        && settings.origin_allowed(origin)
     {
-        response.set_header("access-control-allow-origin", origin);
-        response.set_header("access-control-allow-credentials", "true");
-        response.set_header("vary", "Origin");
+        if settings.origin_listed(origin) {
+            response.set_header("access-control-allow-origin", origin);
+            response.set_header("access-control-allow-credentials", "true");
+            response.set_header("vary", "Origin");
+        } else if settings.origin_allowed(origin) {
+            response.set_header("access-control-allow-origin", "*");
+        }
     }
 }
 

@@ -144,6 +144,11 @@ pub struct CarView {
     pub updated_at: Timestamp,
     pub brand: BrandView,
     pub owner: UserView,
+    /// The owner's `password_changed_at`: lets a car read also settle the caller's
+    /// authentication (`Ctx::caller_seen`). Never serialised.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub owner_sessions_from: Option<Timestamp>,
 }
 
 impl CarView {
@@ -175,6 +180,8 @@ impl CarView {
             updated_at: row.timestamp(14)?,
             brand: BrandView::from_row(row, brand_at)?,
             owner: UserView::from_row(row, brand_at + BrandView::WIDTH)?,
+            owner_sessions_from: row
+                .opt_timestamp(brand_at + BrandView::WIDTH + UserView::WIDTH)?,
         })
     }
 
@@ -195,17 +202,18 @@ impl CarView {
                 .join(", ")
         };
         format!(
-            " RETURNING {}, {}, {}",
+            " RETURNING {}, {}, {}, {}",
             qualify("cars", CAR_COLUMNS),
             joined("brands", "b", "brand_id", BRAND_COLUMNS),
             joined("users", "u", "owner_id", USER_COLUMNS),
+            joined("users", "u", "owner_id", &["password_changed_at"]),
         )
     }
 
     /// `SELECT <car>, <brand>, <owner> FROM cars c JOIN …`: a whole car in one round trip.
     pub fn select() -> String {
         format!(
-            "SELECT {}, {}, {} FROM cars c \
+            "SELECT {}, {}, {}, u.password_changed_at FROM cars c \
              JOIN brands b ON b.id = c.brand_id JOIN users u ON u.id = c.owner_id",
             qualify("c", CAR_COLUMNS),
             BrandView::columns("b"),

@@ -90,6 +90,8 @@ pub struct Options {
     pub runtime_config: Option<String>,
     /// Overrides the `database_url` variable (the per-test database is still prepared).
     pub database_url: Option<String>,
+    /// Any other variable, by its spin.toml name (`trusted_proxies`, …).
+    pub variables: Vec<(String, String)>,
 }
 
 impl Options {
@@ -132,6 +134,12 @@ impl Options {
     }
     pub fn runtime_config(mut self, v: &str) -> Self {
         self.runtime_config = Some(v.into());
+        self
+    }
+    /// Sets a spin.toml variable (`SPIN_VARIABLE_<NAME>`).
+    pub fn variable(mut self, name: &str, value: &str) -> Self {
+        self.variables
+            .push((name.to_ascii_uppercase(), value.into()));
         self
     }
 }
@@ -707,6 +715,9 @@ impl TestApp {
             if let Some(v) = v {
                 vars.push((name, v.clone()));
             }
+        }
+        for (name, v) in &options.variables {
+            vars.push((name.as_str(), v.clone()));
         }
 
         let log_path = tmp.path().join("app.log");

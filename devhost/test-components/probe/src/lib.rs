@@ -86,14 +86,17 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-/// Reports the request as the component saw it: method, URI and all headers.
+/// Reports the request as the component saw it: method, URI and all headers (repeated
+/// ones joined with ", ", in order).
 fn echo(req: &Request) -> Response {
     let mut headers = serde_json::Map::new();
     for (name, value) in req.headers() {
-        headers.insert(
-            name.to_string(),
-            Json::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
-        );
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let joined = match headers.get(name) {
+            Some(Json::String(earlier)) => format!("{earlier}, {value}"),
+            _ => value,
+        };
+        headers.insert(name.to_string(), Json::String(joined));
     }
     let method = match req.method() {
         Method::Get => "GET",
