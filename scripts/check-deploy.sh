@@ -168,6 +168,8 @@ check "test: broken overlay/manifest/workflow/script/rule/... is caught" \
   bash scripts/tests/test-negative.sh
 check "test: deploy.sh/rollback.sh/migrate.sh/backup.sh --dry-run and --help" \
   bash scripts/tests/test-dry-run.sh
+check "test: no secret on a command line (backup.sh PGPASSFILE, deploy.sh --from-file); backups 0600 in 0700" \
+  bash scripts/tests/test-secrets-argv.sh
 if [[ $DB_TESTS -eq 1 ]]; then
   check "test: backup.sh -> restore, identical row counts (PostgreSQL)" bash scripts/tests/test-backup.sh
   check "test: migrate.sh backup + up + status, failed migration keeps data (PostgreSQL)" \

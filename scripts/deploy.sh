@@ -23,7 +23,9 @@ Steps:
   3. secrets  when DATABASE_URL and JWT_SECRET_KEY are set, create or update
               Secret car-api-secrets from them; otherwise it must exist. When
               REGISTRY_USERNAME and REGISTRY_PASSWORD are set, Secret
-              car-api-registry too, and k8s/components/private-registry is added
+              car-api-registry too, and k8s/components/private-registry is added.
+              The values go to kubectl as --from-file files (mode 600, in a
+              private temporary folder removed on exit), never on a command line
   4. executor apply the SpinAppExecutor alone and wait for it: spin-operator's
               webhook refuses a SpinApp whose executor does not exist yet
   5. migrate  delete the previous migration Job, apply the new one alone, wait
@@ -100,6 +102,18 @@ MIGRATOR_DIGEST="${MIGRATOR_DIGEST:-}"
 TIMEOUT="${TIMEOUT:-600}"
 EXECUTOR=containerd-shim-spin
 
+# Secret values reach kubectl as files (--from-file), never as arguments: a
+# private folder (mode 700, files 600), removed on exit.
+SECRET_TMP=""
+remove_secret_files() { [[ -z "$SECRET_TMP" ]] || rm -rf "$SECRET_TMP"; SECRET_TMP=""; }
+trap remove_secret_files EXIT
+# secret_file NAME VALUE: writes VALUE (printf is a builtin: on no command line)
+# to $SECRET_TMP/NAME, mode 600.
+secret_file() {
+  [[ -n "$SECRET_TMP" ]] || SECRET_TMP="$(umask 077 && mktemp -d)"
+  (umask 077 && printf '%s' "$2" >"$SECRET_TMP/$1")
+}
+
 need "$KUBECTL" "https://kubernetes.io/docs/tasks/tools/"
 need curl "apt-get install curl"
 if [[ $SKIP_PUSH -eq 0 ]]; then
@@ -133,14 +147,19 @@ run_sh "$KUBECTL create namespace $NAMESPACE --dry-run=client -o yaml | $KUBECTL
 if [[ -n "${DATABASE_URL:-}" && -n "${JWT_SECRET_KEY:-}" ]]; then
   log "step 3/8: Secret car-api-secrets from DATABASE_URL, MIGRATE_DATABASE_URL, JWT_SECRET_KEY"
   (( ${#JWT_SECRET_KEY} >= 32 )) || die "JWT_SECRET_KEY must be at least 32 bytes"
+  from_files="--from-file=database_url=<file> --from-file=migrate_database_url=<file> --from-file=jwt_secret_key=<file>"
   if [[ $DRY_RUN -eq 1 ]]; then
-    echo "would run: ${K[*]} create secret generic car-api-secrets --from-literal=database_url=*** --from-literal=migrate_database_url=*** --from-literal=jwt_secret_key=*** --dry-run=client -o yaml | ${K[*]} apply -f -"
+    echo "would run: ${K[*]} create secret generic car-api-secrets $from_files --dry-run=client -o yaml | ${K[*]} apply -f -  (each <file> mode 600 in a private temporary folder)"
   else
+    secret_file database_url "$DATABASE_URL"
+    secret_file migrate_database_url "${MIGRATE_DATABASE_URL:-$DATABASE_URL}"
+    secret_file jwt_secret_key "$JWT_SECRET_KEY"
     "${K[@]}" create secret generic car-api-secrets \
-      --from-literal=database_url="$DATABASE_URL" \
-      --from-literal=migrate_database_url="${MIGRATE_DATABASE_URL:-$DATABASE_URL}" \
-      --from-literal=jwt_secret_key="$JWT_SECRET_KEY" \
+      --from-file=database_url="$SECRET_TMP/database_url" \
+      --from-file=migrate_database_url="$SECRET_TMP/migrate_database_url" \
+      --from-file=jwt_secret_key="$SECRET_TMP/jwt_secret_key" \
       --dry-run=client -o yaml | "${K[@]}" apply -f -
+    remove_secret_files
   fi
 else
   log "step 3/8: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set)"
@@ -149,13 +168,18 @@ fi
 if [[ -n "${REGISTRY_USERNAME:-}" && -n "${REGISTRY_PASSWORD:-}" ]]; then
   registry="${IMAGE_REPO%%/*}"
   log "step 3/8: Secret car-api-registry (pull credentials for $registry), component private-registry"
+  # A docker-registry Secret, made from a .dockerconfigjson file: kubectl create
+  # secret docker-registry would need the password as an argument.
   if [[ $DRY_RUN -eq 1 ]]; then
-    echo "would run: ${K[*]} create secret docker-registry car-api-registry --docker-server=$registry --docker-username=$REGISTRY_USERNAME --docker-password=*** --dry-run=client -o yaml | ${K[*]} apply -f -"
+    echo "would run: ${K[*]} create secret generic car-api-registry --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=<file> --dry-run=client -o yaml | ${K[*]} apply -f -  (<file>: {\"auths\":{\"$registry\":{\"auth\":base64($REGISTRY_USERNAME:***)}}}, mode 600 in a private temporary folder)"
   else
-    "${K[@]}" create secret docker-registry car-api-registry \
-      --docker-server="$registry" --docker-username="$REGISTRY_USERNAME" \
-      --docker-password="$REGISTRY_PASSWORD" \
+    auth="$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 | tr -d '\n')"
+    secret_file .dockerconfigjson "$(printf '{"auths":{"%s":{"auth":"%s"}}}' "$registry" "$auth")"
+    unset auth
+    "${K[@]}" create secret generic car-api-registry --type=kubernetes.io/dockerconfigjson \
+      --from-file=.dockerconfigjson="$SECRET_TMP/.dockerconfigjson" \
       --dry-run=client -o yaml | "${K[@]}" apply -f -
+    remove_secret_files
   fi
   RENDER_COMPONENTS+=(private-registry)
 fi
