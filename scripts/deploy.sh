@@ -21,7 +21,8 @@ Steps:
               asked from the registry): the cluster runs exactly what was
               pushed, as $IMAGE_REPO:$TAG@sha256:..., even if the tag moves
   3. secrets  when DATABASE_URL and JWT_SECRET_KEY are set, create or update
-              Secret car-api-secrets from them; otherwise it must exist. When
+              Secret car-api-secrets from them; otherwise it must exist, and its
+              values are checked like those from the environment. When
               REGISTRY_USERNAME and REGISTRY_PASSWORD are set, Secret
               car-api-registry too, and k8s/components/private-registry is added.
               The values go to kubectl as --from-file files (mode 600, in a
@@ -34,6 +35,11 @@ Steps:
   7. wait     until the operator's Deployment runs the new image and
               kubectl rollout status succeeds
   8. check    GET /health_check answers 200 (APP_URL, or a port-forward)
+
+Before step 1, secrets are refused (nothing runs): a JWT_SECRET_KEY shorter than
+32 bytes, and a JWT_SECRET_KEY, DATABASE_URL, MIGRATE_DATABASE_URL or
+REGISTRY_PASSWORD that contains CHANGE_ME (any case) or equals a value shipped in
+the repository (scripts/lib/placeholder-secrets.txt).
 
 Options:
   --env ENV     staging (default) or production: k8s/overlays/ENV
@@ -50,7 +56,7 @@ Environment:
   APP_URL               public base URL for the health check, e.g. https://api.example.com
   DATABASE_URL          optional: app database URL, written to the Secret
   MIGRATE_DATABASE_URL  optional: direct URL for migrations/backups (default: DATABASE_URL)
-  JWT_SECRET_KEY        optional: written to the Secret (32+ bytes)
+  JWT_SECRET_KEY        optional: written to the Secret (32+ random bytes: openssl rand -base64 48)
   REGISTRY_USERNAME     optional, with REGISTRY_PASSWORD: pull credentials for a
   REGISTRY_PASSWORD     private registry (a token that may read the packages)
   KUBECTL               kubectl binary (default: kubectl)
@@ -78,6 +84,8 @@ done
 
 # shellcheck source=lib/common.sh
 source "$SCRIPT_DIR/lib/common.sh"
+# shellcheck source=lib/secrets.sh
+source "$SCRIPT_DIR/lib/secrets.sh"
 LOG_PREFIX=deploy
 
 case "$ENVIRONMENT" in
@@ -101,6 +109,17 @@ APP_DIGEST="${APP_DIGEST:-}"
 MIGRATOR_DIGEST="${MIGRATOR_DIGEST:-}"
 TIMEOUT="${TIMEOUT:-600}"
 EXECUTOR=containerd-shim-spin
+
+# ---- secrets: placeholders and shipped values refused before anything runs -------
+# refuse_secret NAME VALUE [MIN_BYTES]: dies when check_secret (lib/secrets.sh) refuses.
+refuse_secret() {
+  local reason
+  reason="$(check_secret "$@")" || die "$reason"
+}
+[[ -z "${JWT_SECRET_KEY:-}" ]] || refuse_secret JWT_SECRET_KEY "$JWT_SECRET_KEY" 32
+for var in DATABASE_URL MIGRATE_DATABASE_URL REGISTRY_PASSWORD; do
+  [[ -z "${!var:-}" ]] || refuse_secret "$var" "${!var}"
+done
 
 # Secret values reach kubectl as files (--from-file), never as arguments: a
 # private folder (mode 700, files 600), removed on exit.
@@ -146,7 +165,6 @@ RENDER_COMPONENTS=()
 run_sh "$KUBECTL create namespace $NAMESPACE --dry-run=client -o yaml | $KUBECTL apply -f -"
 if [[ -n "${DATABASE_URL:-}" && -n "${JWT_SECRET_KEY:-}" ]]; then
   log "step 3/8: Secret car-api-secrets from DATABASE_URL, MIGRATE_DATABASE_URL, JWT_SECRET_KEY"
-  (( ${#JWT_SECRET_KEY} >= 32 )) || die "JWT_SECRET_KEY must be at least 32 bytes"
   from_files="--from-file=database_url=<file> --from-file=migrate_database_url=<file> --from-file=jwt_secret_key=<file>"
   if [[ $DRY_RUN -eq 1 ]]; then
     echo "would run: ${K[*]} create secret generic car-api-secrets $from_files --dry-run=client -o yaml | ${K[*]} apply -f -  (each <file> mode 600 in a private temporary folder)"
@@ -162,8 +180,27 @@ if [[ -n "${DATABASE_URL:-}" && -n "${JWT_SECRET_KEY:-}" ]]; then
     remove_secret_files
   fi
 else
-  log "step 3/8: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set)"
-  run "${K[@]}" get secret car-api-secrets -o name
+  log "step 3/8: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set); checking its values"
+  if [[ $DRY_RUN -eq 1 ]]; then
+    echo "would run: ${K[*]} get secret car-api-secrets -o jsonpath={.data.KEY} for KEY jwt_secret_key, database_url, migrate_database_url, and refuse a CHANGE_ME or shipped value (or a jwt_secret_key under 32 bytes)"
+  else
+    # existing_value KEY: the Secret's value, decoded (through a pipe, not argv).
+    existing_value() {
+      local b64
+      b64="$("${K[@]}" get secret car-api-secrets -o "jsonpath={.data.$1}")" \
+        || die "Secret car-api-secrets is not readable in namespace $NAMESPACE: set DATABASE_URL and JWT_SECRET_KEY, or create it (docs/deployment.md §1.2)"
+      base64 -d <<<"$b64"
+    }
+    for key in jwt_secret_key database_url migrate_database_url; do
+      value="$(existing_value "$key")"
+      if [[ $key == jwt_secret_key ]]; then
+        refuse_secret "$key of Secret car-api-secrets" "$value" 32
+      else
+        refuse_secret "$key of Secret car-api-secrets" "$value"
+      fi
+    done
+    unset value
+  fi
 fi
 if [[ -n "${REGISTRY_USERNAME:-}" && -n "${REGISTRY_PASSWORD:-}" ]]; then
   registry="${IMAGE_REPO%%/*}"
