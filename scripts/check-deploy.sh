@@ -172,6 +172,7 @@ check "test: placeholder, shipped and short secrets refused (deploy.sh, compose'
   bash scripts/tests/test-placeholder-secrets.sh
 check "test: no secret on a command line (backup.sh PGPASSFILE, deploy.sh --from-file); backups 0600 in 0700" \
   bash scripts/tests/test-secrets-argv.sh
+check "test: make up/migrate under umask 077, .spin 0700" bash scripts/tests/test-make-umask.sh
 if [[ $DB_TESTS -eq 1 ]]; then
   check "test: backup.sh -> restore, identical row counts (PostgreSQL)" bash scripts/tests/test-backup.sh
   check "test: migrate.sh backup + up + status, failed migration keeps data (PostgreSQL)" \
