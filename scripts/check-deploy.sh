@@ -173,6 +173,8 @@ check "test: placeholder, shipped and short secrets refused (deploy.sh, compose'
 check "test: no secret on a command line (backup.sh PGPASSFILE, deploy.sh --from-file); backups 0600 in 0700" \
   bash scripts/tests/test-secrets-argv.sh
 check "test: make up/migrate under umask 077, .spin 0700" bash scripts/tests/test-make-umask.sh
+check "test: .dockerignore keeps .env, keys, .secrets, backups out of every build context" \
+  bash scripts/tests/test-dockerignore.sh
 if [[ $DB_TESTS -eq 1 ]]; then
   check "test: backup.sh -> restore, identical row counts (PostgreSQL)" bash scripts/tests/test-backup.sh
   check "test: migrate.sh backup + up + status, failed migration keeps data (PostgreSQL)" \
