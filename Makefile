@@ -47,11 +47,15 @@ build: wasm native
 	@head -c 48 /dev/urandom | base64 | tr -d '\n=+/' > $@ && chmod 600 $@
 	@echo "generated a local JWT secret in $@"
 
+# .spin/ holds the SQLite database and the key-value file (password hashes, personal
+# data): created 0700, and everything in it 0600 (umask 077).
 migrate: native
+	umask 077; mkdir -p -m 700 .spin; chmod 700 .spin; \
 	DATABASE_URL="$${SPIN_VARIABLE_DATABASE_URL:-sqlite://default}" $(TARGET_DIR)/release/migrator up
 
 up: build .secrets/jwt_secret_key migrate
-	@export SPIN_VARIABLE_JWT_SECRET_KEY="$${SPIN_VARIABLE_JWT_SECRET_KEY:-$$(cat .secrets/jwt_secret_key)}"; \
+	@umask 077; mkdir -p -m 700 .spin; chmod 700 .spin; \
+	export SPIN_VARIABLE_JWT_SECRET_KEY="$${SPIN_VARIABLE_JWT_SECRET_KEY:-$$(cat .secrets/jwt_secret_key)}"; \
 	if [ "$${APP_RUNNER:-}" != devhost ] && command -v spin >/dev/null 2>&1; then \
 	  echo "serving with spin"; \
 	  exec spin up --runtime-config-file runtime-config.toml --listen "$(SPIN_HTTP_LISTEN_ADDR)"; \

@@ -149,8 +149,8 @@ check "yamllint (k8s, deploy, monitoring, workflows)" \
 check "k8s: kubectl kustomize of base, overlays, components; K8s 1.30 strict + SpinKube CRDs; cross-references" \
   check_k8s k8s spin.toml "$SCHEMAS_DIR"
 check "actionlint (.github/workflows)" check_workflows .github/workflows
-check "shellcheck (scripts, k8s/base/backup)" \
-  check_shell scripts/*.sh scripts/lib/*.sh scripts/tests/*.sh k8s/base/backup/backup.sh
+check "shellcheck (scripts, deploy, k8s/base/backup)" \
+  check_shell scripts/*.sh scripts/lib/*.sh scripts/tests/*.sh deploy/*.sh k8s/base/backup/backup.sh
 check "promtool check rules + test rules" \
   check_rules monitoring/prometheus/car-api-rules.yml monitoring/prometheus/car-api-rules.test.yml
 # The example scrape config: job car-api's relabel rules run on pods as Kubernetes
@@ -168,6 +168,13 @@ check "test: broken overlay/manifest/workflow/script/rule/... is caught" \
   bash scripts/tests/test-negative.sh
 check "test: deploy.sh/rollback.sh/migrate.sh/backup.sh --dry-run and --help" \
   bash scripts/tests/test-dry-run.sh
+check "test: placeholder, shipped and short secrets refused (deploy.sh, compose's check-secrets)" \
+  bash scripts/tests/test-placeholder-secrets.sh
+check "test: no secret on a command line (backup.sh PGPASSFILE, deploy.sh --from-file); backups 0600 in 0700" \
+  bash scripts/tests/test-secrets-argv.sh
+check "test: make up/migrate under umask 077, .spin 0700" bash scripts/tests/test-make-umask.sh
+check "test: .dockerignore keeps .env, keys, .secrets, backups out of every build context" \
+  bash scripts/tests/test-dockerignore.sh
 if [[ $DB_TESTS -eq 1 ]]; then
   check "test: backup.sh -> restore, identical row counts (PostgreSQL)" bash scripts/tests/test-backup.sh
   check "test: migrate.sh backup + up + status, failed migration keeps data (PostgreSQL)" \

@@ -21,9 +21,12 @@ Steps:
               asked from the registry): the cluster runs exactly what was
               pushed, as $IMAGE_REPO:$TAG@sha256:..., even if the tag moves
   3. secrets  when DATABASE_URL and JWT_SECRET_KEY are set, create or update
-              Secret car-api-secrets from them; otherwise it must exist. When
+              Secret car-api-secrets from them; otherwise it must exist, and its
+              values are checked like those from the environment. When
               REGISTRY_USERNAME and REGISTRY_PASSWORD are set, Secret
-              car-api-registry too, and k8s/components/private-registry is added
+              car-api-registry too, and k8s/components/private-registry is added.
+              The values go to kubectl as --from-file files (mode 600, in a
+              private temporary folder removed on exit), never on a command line
   4. executor apply the SpinAppExecutor alone and wait for it: spin-operator's
               webhook refuses a SpinApp whose executor does not exist yet
   5. migrate  delete the previous migration Job, apply the new one alone, wait
@@ -32,6 +35,11 @@ Steps:
   7. wait     until the operator's Deployment runs the new image and
               kubectl rollout status succeeds
   8. check    GET /health_check answers 200 (APP_URL, or a port-forward)
+
+Before step 1, secrets are refused (nothing runs): a JWT_SECRET_KEY shorter than
+32 bytes, and a JWT_SECRET_KEY, DATABASE_URL, MIGRATE_DATABASE_URL or
+REGISTRY_PASSWORD that contains CHANGE_ME (any case) or equals a value shipped in
+the repository (scripts/lib/placeholder-secrets.txt).
 
 Options:
   --env ENV     staging (default) or production: k8s/overlays/ENV
@@ -48,7 +56,7 @@ Environment:
   APP_URL               public base URL for the health check, e.g. https://api.example.com
   DATABASE_URL          optional: app database URL, written to the Secret
   MIGRATE_DATABASE_URL  optional: direct URL for migrations/backups (default: DATABASE_URL)
-  JWT_SECRET_KEY        optional: written to the Secret (32+ bytes)
+  JWT_SECRET_KEY        optional: written to the Secret (32+ random bytes: openssl rand -base64 48)
   REGISTRY_USERNAME     optional, with REGISTRY_PASSWORD: pull credentials for a
   REGISTRY_PASSWORD     private registry (a token that may read the packages)
   KUBECTL               kubectl binary (default: kubectl)
@@ -76,6 +84,8 @@ done
 
 # shellcheck source=lib/common.sh
 source "$SCRIPT_DIR/lib/common.sh"
+# shellcheck source=lib/secrets.sh
+source "$SCRIPT_DIR/lib/secrets.sh"
 LOG_PREFIX=deploy
 
 case "$ENVIRONMENT" in
@@ -99,6 +109,29 @@ APP_DIGEST="${APP_DIGEST:-}"
 MIGRATOR_DIGEST="${MIGRATOR_DIGEST:-}"
 TIMEOUT="${TIMEOUT:-600}"
 EXECUTOR=containerd-shim-spin
+
+# ---- secrets: placeholders and shipped values refused before anything runs -------
+# refuse_secret NAME VALUE [MIN_BYTES]: dies when check_secret (lib/secrets.sh) refuses.
+refuse_secret() {
+  local reason
+  reason="$(check_secret "$@")" || die "$reason"
+}
+[[ -z "${JWT_SECRET_KEY:-}" ]] || refuse_secret JWT_SECRET_KEY "$JWT_SECRET_KEY" 32
+for var in DATABASE_URL MIGRATE_DATABASE_URL REGISTRY_PASSWORD; do
+  [[ -z "${!var:-}" ]] || refuse_secret "$var" "${!var}"
+done
+
+# Secret values reach kubectl as files (--from-file), never as arguments: a
+# private folder (mode 700, files 600), removed on exit.
+SECRET_TMP=""
+remove_secret_files() { [[ -z "$SECRET_TMP" ]] || rm -rf "$SECRET_TMP"; SECRET_TMP=""; }
+trap remove_secret_files EXIT
+# secret_file NAME VALUE: writes VALUE (printf is a builtin: on no command line)
+# to $SECRET_TMP/NAME, mode 600.
+secret_file() {
+  [[ -n "$SECRET_TMP" ]] || SECRET_TMP="$(umask 077 && mktemp -d)"
+  (umask 077 && printf '%s' "$2" >"$SECRET_TMP/$1")
+}
 
 need "$KUBECTL" "https://kubernetes.io/docs/tasks/tools/"
 need curl "apt-get install curl"
@@ -132,30 +165,58 @@ RENDER_COMPONENTS=()
 run_sh "$KUBECTL create namespace $NAMESPACE --dry-run=client -o yaml | $KUBECTL apply -f -"
 if [[ -n "${DATABASE_URL:-}" && -n "${JWT_SECRET_KEY:-}" ]]; then
   log "step 3/8: Secret car-api-secrets from DATABASE_URL, MIGRATE_DATABASE_URL, JWT_SECRET_KEY"
-  (( ${#JWT_SECRET_KEY} >= 32 )) || die "JWT_SECRET_KEY must be at least 32 bytes"
+  from_files="--from-file=database_url=<file> --from-file=migrate_database_url=<file> --from-file=jwt_secret_key=<file>"
   if [[ $DRY_RUN -eq 1 ]]; then
-    echo "would run: ${K[*]} create secret generic car-api-secrets --from-literal=database_url=*** --from-literal=migrate_database_url=*** --from-literal=jwt_secret_key=*** --dry-run=client -o yaml | ${K[*]} apply -f -"
+    echo "would run: ${K[*]} create secret generic car-api-secrets $from_files --dry-run=client -o yaml | ${K[*]} apply -f -  (each <file> mode 600 in a private temporary folder)"
   else
+    secret_file database_url "$DATABASE_URL"
+    secret_file migrate_database_url "${MIGRATE_DATABASE_URL:-$DATABASE_URL}"
+    secret_file jwt_secret_key "$JWT_SECRET_KEY"
     "${K[@]}" create secret generic car-api-secrets \
-      --from-literal=database_url="$DATABASE_URL" \
-      --from-literal=migrate_database_url="${MIGRATE_DATABASE_URL:-$DATABASE_URL}" \
-      --from-literal=jwt_secret_key="$JWT_SECRET_KEY" \
+      --from-file=database_url="$SECRET_TMP/database_url" \
+      --from-file=migrate_database_url="$SECRET_TMP/migrate_database_url" \
+      --from-file=jwt_secret_key="$SECRET_TMP/jwt_secret_key" \
       --dry-run=client -o yaml | "${K[@]}" apply -f -
+    remove_secret_files
   fi
 else
-  log "step 3/8: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set)"
-  run "${K[@]}" get secret car-api-secrets -o name
+  log "step 3/8: using the existing Secret car-api-secrets (DATABASE_URL/JWT_SECRET_KEY not set); checking its values"
+  if [[ $DRY_RUN -eq 1 ]]; then
+    echo "would run: ${K[*]} get secret car-api-secrets -o jsonpath={.data.KEY} for KEY jwt_secret_key, database_url, migrate_database_url, and refuse a CHANGE_ME or shipped value (or a jwt_secret_key under 32 bytes)"
+  else
+    # existing_value KEY: the Secret's value, decoded (through a pipe, not argv).
+    existing_value() {
+      local b64
+      b64="$("${K[@]}" get secret car-api-secrets -o "jsonpath={.data.$1}")" \
+        || die "Secret car-api-secrets is not readable in namespace $NAMESPACE: set DATABASE_URL and JWT_SECRET_KEY, or create it (docs/deployment.md §1.2)"
+      base64 -d <<<"$b64"
+    }
+    for key in jwt_secret_key database_url migrate_database_url; do
+      value="$(existing_value "$key")"
+      if [[ $key == jwt_secret_key ]]; then
+        refuse_secret "$key of Secret car-api-secrets" "$value" 32
+      else
+        refuse_secret "$key of Secret car-api-secrets" "$value"
+      fi
+    done
+    unset value
+  fi
 fi
 if [[ -n "${REGISTRY_USERNAME:-}" && -n "${REGISTRY_PASSWORD:-}" ]]; then
   registry="${IMAGE_REPO%%/*}"
   log "step 3/8: Secret car-api-registry (pull credentials for $registry), component private-registry"
+  # A docker-registry Secret, made from a .dockerconfigjson file: kubectl create
+  # secret docker-registry would need the password as an argument.
   if [[ $DRY_RUN -eq 1 ]]; then
-    echo "would run: ${K[*]} create secret docker-registry car-api-registry --docker-server=$registry --docker-username=$REGISTRY_USERNAME --docker-password=*** --dry-run=client -o yaml | ${K[*]} apply -f -"
+    echo "would run: ${K[*]} create secret generic car-api-registry --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=<file> --dry-run=client -o yaml | ${K[*]} apply -f -  (<file>: {\"auths\":{\"$registry\":{\"auth\":base64($REGISTRY_USERNAME:***)}}}, mode 600 in a private temporary folder)"
   else
-    "${K[@]}" create secret docker-registry car-api-registry \
-      --docker-server="$registry" --docker-username="$REGISTRY_USERNAME" \
-      --docker-password="$REGISTRY_PASSWORD" \
+    auth="$(printf '%s:%s' "$REGISTRY_USERNAME" "$REGISTRY_PASSWORD" | base64 | tr -d '\n')"
+    secret_file .dockerconfigjson "$(printf '{"auths":{"%s":{"auth":"%s"}}}' "$registry" "$auth")"
+    unset auth
+    "${K[@]}" create secret generic car-api-registry --type=kubernetes.io/dockerconfigjson \
+      --from-file=.dockerconfigjson="$SECRET_TMP/.dockerconfigjson" \
       --dry-run=client -o yaml | "${K[@]}" apply -f -
+    remove_secret_files
   fi
   RENDER_COMPONENTS+=(private-registry)
 fi

@@ -95,3 +95,48 @@ table_fingerprint() {
       "$(q "$db" "select coalesce(md5(string_agg(x::text, '|' order by x::text)), '-') from \"$t\" x")"
   done
 }
+
+# ---- stand-ins for tools (first on PATH)
+
+# fake_kubectl DIR: writes DIR/bin/kubectl, which records every call into DIR:
+#   calls          each call's arguments on one line (what `ps` would show)
+#   from-file      for each --from-file=KEY=PATH: KEY, the file's mode, its
+#                  folder's mode, PATH (tab-separated); the content in content/KEY
+#   applied        what `apply -f -` read
+# It answers `get secret car-api-secrets -o jsonpath={.data.KEY}` with the
+# environment variable FAKE_SECRET_<KEY> (base64), fails it when FAKE_NO_SECRET=1,
+# prints a stub for `create ... -o yaml`, and stops a deployment at its first
+# `apply -k` (exit 42).
+fake_kubectl() {
+  local dir="$1"
+  mkdir -p "$dir/bin" "$dir/content"
+  cat >"$dir/bin/kubectl" <<'SH'
+#!/usr/bin/env bash
+set -euo pipefail
+dir="$(cd "$(dirname "$0")/.." && pwd)"
+printf '%s\n' "$*" >>"$dir/calls"
+for a in "$@"; do
+  if [[ "$a" == --from-file=*=* ]]; then
+    spec="${a#--from-file=}"; key="${spec%%=*}"; path="${spec#*=}"
+    printf '%s\t%s\t%s\t%s\n' "$key" "$(stat -c %a "$path")" "$(stat -c %a "$(dirname "$path")")" "$path" >>"$dir/from-file"
+    cat "$path" >"$dir/content/$key"
+  fi
+done
+args=" $* "
+case "$args" in
+  *" get secret car-api-secrets "*jsonpath=*)
+    [[ "${FAKE_NO_SECRET:-0}" != 1 ]] || { echo 'Error from server (NotFound): secrets "car-api-secrets" not found' >&2; exit 1; }
+    key="${args##*jsonpath=\{.data.}"; key="${key%%\}*}"
+    var="FAKE_SECRET_$key"
+    printf '%s' "${!var:-}" ;;
+  *" create "*" -o yaml "*) printf 'apiVersion: v1\nkind: Secret\n' ;;
+  *" apply -f - "*) cat >>"$dir/applied" ;;
+  *" apply -k "*) echo "fake kubectl: the test stops the deployment here" >&2; exit 42 ;;
+esac
+exit 0
+SH
+  chmod +x "$dir/bin/kubectl"
+}
+
+# random_secret BYTES: that many random bytes, base64 (no newline).
+random_secret() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }

@@ -57,6 +57,8 @@ if [[ ! -e "$BACKUP_DIR/car-api_20000101T000000Z.sql.gz" ]]; then pass "backup o
 if [[ -e "$BACKUP_DIR/car-api_20000102T000000Z.sql.gz" ]]; then pass "backup of 6 days ago kept"; else fail "6-day-old backup removed"; fi
 if [[ -e "$BACKUP_DIR/unrelated-file.txt" ]]; then pass "unrelated files untouched"; else fail "unrelated file removed"; fi
 if ls "$BACKUP_DIR"/*.partial >/dev/null 2>&1; then fail "a .partial file was left behind"; else pass "no partial files"; fi
+assert_eq "backup file is mode 600" 600 "$(stat -c %a "$file")"
+assert_eq "backup folder is mode 700" 700 "$(stat -c %a "$BACKUP_DIR")"
 
 # Restore into a fresh database and compare.
 create_db "$DST"

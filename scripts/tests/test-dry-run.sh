@@ -18,7 +18,7 @@ done
 # ---- deploy.sh
 unset GITHUB_REPOSITORY
 export IMAGE_REPO=ghcr.io/acme/car-api
-out="$(DATABASE_URL='postgres://app:s3cr3t-db@db:5432/car' JWT_SECRET_KEY='jwt-secret-value-0123456789-0123456789' \
+out="$(DATABASE_URL='postgres://app:s3cr3t-db@db:5432/car' JWT_SECRET_KEY="jwt-secret-value-$(random_secret 24)" \
   "$S/deploy.sh" --dry-run --env production --tag 0123abc 2>&1)"
 indent "  deploy> " <<<"$out"
 assert_contains "pushes the app artifact" "$out" "would run: spin registry push --from $REPO_ROOT/spin.toml ghcr.io/acme/car-api:0123abc"
@@ -28,6 +28,8 @@ assert_contains "sets the tag" "$out" 'newTag: "0123abc"'
 assert_contains "asks the registry for the digest" "$out" "would resolve: the digest of ghcr.io/acme/car-api:0123abc"
 assert_contains "sets the namespace for components too" "$out" "| namespace: car-api"
 assert_contains "writes the Secret from the environment" "$out" "create secret generic car-api-secrets"
+assert_contains "  ... from files, not arguments" "$out" "--from-file=jwt_secret_key=<file>"
+assert_not_contains "  ... no --from-literal" "$out" "--from-literal"
 assert_not_contains "does not print the database password" "$out" "s3cr3t-db"
 assert_not_contains "does not print the JWT secret" "$out" "jwt-secret-value"
 assert_contains "namespace car-api for production" "$out" "kubectl --namespace car-api delete job car-api-migrate"
@@ -46,7 +48,9 @@ out="$(APP_DIGEST=$DA MIGRATOR_DIGEST=$DM REGISTRY_USERNAME=bot REGISTRY_PASSWOR
   "$S/deploy.sh" --dry-run --skip-push --tag 42 2>&1)"
 assert_contains "given digests are used" "$out" "digest: $DA"
 assert_contains "the rollout waits for the pinned image" "$out" "until its image is ghcr.io/acme/car-api:42@$DA"
-assert_contains "pull credentials become Secret car-api-registry" "$out" "create secret docker-registry car-api-registry --docker-server=ghcr.io --docker-username=bot"
+assert_contains "pull credentials become Secret car-api-registry, from a .dockerconfigjson file" "$out" \
+  "create secret generic car-api-registry --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=<file>"
+assert_contains "  ... for ghcr.io and user bot" "$out" '{"auths":{"ghcr.io":{"auth":base64(bot:***)}}}'
 assert_not_contains "does not print the registry password" "$out" "ghp-registry-secret-123"
 assert_contains "the private-registry component is added" "$out" "- ../../k8s/components/private-registry"
 out="$(APP_DIGEST=sha256:abc "$S/deploy.sh" --dry-run --skip-push --tag 42 2>&1 || true)"
