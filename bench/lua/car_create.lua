@@ -1,5 +1,6 @@
 -- S5: POST /api/v1/cars/ with a plate unique per request: BENCH_TAG (one letter per
--- wrk run) .. thread number .. a 7-digit per-thread counter (9 characters).
+-- wrk run) .. BENCH_HOST_TAG (the host's initial) .. thread number .. a 7-digit
+-- per-thread counter (10 characters, the longest plate).
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 common.auth()
 wrk.method = "POST"
@@ -11,7 +12,7 @@ function setup(thread)
   thread:set("tid", threads)
 end
 
-local tag = os.getenv("BENCH_TAG") or "Z"
+local tag = (os.getenv("BENCH_TAG") or "Z") .. (os.getenv("BENCH_HOST_TAG") or "X")
 local brand = os.getenv("BENCH_BRAND_ID")
 local counter = 0
 request = function()

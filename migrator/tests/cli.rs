@@ -43,7 +43,7 @@ fn cli_sqlite_default_exit_codes() {
         "{}",
         stdout(&o)
     );
-    assert!(stdout(&o).contains("4 pending"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("5 pending"), "{}", stdout(&o));
     assert!(cwd.join(".spin/sqlite_db.db").is_file());
     {
         // Password hashes and personal data: 0600 in a 0700 folder.
@@ -64,7 +64,7 @@ fn cli_sqlite_default_exit_codes() {
 
     let o = migrator(cwd, &["down", "1"], &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("reverted 20260101000004"));
+    assert!(stdout(&o).contains("reverted 20260101000005"));
     assert_eq!(code(&migrator(cwd, &["status"], &[])), 1);
     assert_eq!(code(&migrator(cwd, &["down", "all"], &[])), 0);
     assert_eq!(code(&migrator(cwd, &["up"], &[])), 0);
@@ -197,7 +197,7 @@ async fn cli_postgres_exit_codes() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(code(&run(&["up"])), 0);
     assert_eq!(code(&run(&["status"])), 0);
-    assert_eq!(code(&run(&["down", "3"])), 0);
+    assert_eq!(code(&run(&["down", "4"])), 0);
     let o = run(&["status"]);
     assert_eq!(code(&o), 1);
     assert!(

@@ -45,7 +45,8 @@ async fn pg_up_creates_schema_and_constraints_hold() {
             20260101000001,
             20260101000002,
             20260101000003,
-            20260101000004
+            20260101000004,
+            20260101000005
         ]
     );
     assert_eq!(ran[2].description, "create cars");
@@ -167,7 +168,7 @@ async fn pg_up_creates_schema_and_constraints_hold() {
             "SELECT max(version) FROM _sqlx_migrations WHERE success"
         )
         .await,
-        20260101000004
+        20260101000005
     );
     let _ = c.close().await;
 }
@@ -180,7 +181,7 @@ async fn pg_status_before_and_after_up() {
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
     let before = migrator::status(&t, &m, &opts()).await.unwrap();
-    assert_eq!(before.count(State::Pending), 4);
+    assert_eq!(before.count(State::Pending), 5);
     assert!(!before.is_current());
     assert_eq!(before.newest_applied(), None);
     // status is read-only: it did not create the bookkeeping table
@@ -194,8 +195,8 @@ async fn pg_status_before_and_after_up() {
     migrator::up(&t, &m, &opts()).await.unwrap();
     let after = migrator::status(&t, &m, &opts()).await.unwrap();
     assert!(after.is_current(), "{after:?}");
-    assert_eq!(after.count(State::Applied), 4);
-    assert_eq!(after.newest_applied(), Some(20260101000004));
+    assert_eq!(after.count(State::Applied), 5);
+    assert_eq!(after.newest_applied(), Some(20260101000005));
 }
 
 #[tokio::test]
@@ -207,12 +208,12 @@ async fn pg_down_one_down_all_then_up_again() {
     let m = migrator::embedded_migrator(Dialect::Postgres);
     migrator::up(&t, &m, &opts()).await.unwrap();
 
-    let ran = migrator::down(&t, &m, Steps::Count(2), &opts())
+    let ran = migrator::down(&t, &m, Steps::Count(3), &opts())
         .await
         .unwrap();
     assert_eq!(
         ran.iter().map(|r| r.version).collect::<Vec<_>>(),
-        vec![20260101000004, 20260101000003]
+        vec![20260101000005, 20260101000004, 20260101000003]
     );
     assert_eq!(
         applied_versions(&db).await,
@@ -229,7 +230,7 @@ async fn pg_down_one_down_all_then_up_again() {
             .is_some()
     );
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
-    assert_eq!((st.count(State::Applied), st.count(State::Pending)), (2, 2));
+    assert_eq!((st.count(State::Applied), st.count(State::Pending)), (2, 3));
 
     let ran = migrator::down(&t, &m, Steps::All, &opts()).await.unwrap();
     assert_eq!(
@@ -254,7 +255,7 @@ async fn pg_down_one_down_all_then_up_again() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Usage);
 
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 5);
     assert!(
         migrator::status(&t, &m, &opts())
             .await
@@ -275,7 +276,7 @@ async fn pg_up_is_idempotent() {
     };
     let t = target(&db);
     let m = migrator::embedded_migrator(Dialect::Postgres);
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 5);
     let mut c = db.conn().await;
     pg_exec(&mut c, &format!("{USER} (1, 'alice', 'a@x.io', 'h')"))
         .await
@@ -285,7 +286,7 @@ async fn pg_up_is_idempotent() {
     assert_eq!(pg_i64(&mut c, "SELECT count(*) FROM users").await, 1);
     assert_eq!(
         pg_i64(&mut c, "SELECT count(*) FROM _sqlx_migrations").await,
-        4
+        5
     );
     let _ = c.close().await;
 }

@@ -62,7 +62,7 @@ async fn sqlite_up_creates_schema_and_constraints_hold() {
     let path = dir.path().join("app.db");
     let t = target(&path);
     let m = migrator::embedded_migrator(Dialect::Sqlite);
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 5);
 
     let c = open(&path);
     assert_eq!(
@@ -128,7 +128,7 @@ async fn sqlite_up_creates_schema_and_constraints_hold() {
             &c,
             "SELECT max(version) FROM _sqlx_migrations WHERE success"
         ),
-        20260101000004
+        20260101000005
     );
     // same table layout as sqlx-sqlite: checksum is a 48-byte SHA-384
     assert_eq!(
@@ -145,7 +145,7 @@ async fn sqlite_status_down_up_cycle_and_idempotent_up() {
     let m = migrator::embedded_migrator(Dialect::Sqlite);
 
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
-    assert_eq!(st.count(State::Pending), 4);
+    assert_eq!(st.count(State::Pending), 5);
     assert!(!st.is_current());
     assert_eq!(
         count(
@@ -159,24 +159,24 @@ async fn sqlite_status_down_up_cycle_and_idempotent_up() {
     assert!(migrator::up(&t, &m, &opts()).await.unwrap().is_empty());
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
     assert!(st.is_current());
-    assert_eq!(st.newest_applied(), Some(20260101000004));
+    assert_eq!(st.newest_applied(), Some(20260101000005));
     let c = open(&path);
     exec(&c, &format!("{USER} (1, 'alice', 'a@x.io', 'h', {TS})")).unwrap();
     drop(c);
 
-    let ran = migrator::down(&t, &m, Steps::Count(2), &opts())
+    let ran = migrator::down(&t, &m, Steps::Count(3), &opts())
         .await
         .unwrap();
     assert_eq!(
         ran.iter().map(|r| r.version).collect::<Vec<_>>(),
-        vec![20260101000004, 20260101000003]
+        vec![20260101000005, 20260101000004, 20260101000003]
     );
     let c = open(&path);
     assert_eq!(versions(&c), vec![20260101000001, 20260101000002]);
     assert_eq!(
         count(&c, "SELECT count(*) FROM users"),
         1,
-        "down 2 kept other data"
+        "down 3 kept other data"
     );
     drop(c);
     let st = migrator::status(&t, &m, &opts()).await.unwrap();
@@ -185,6 +185,7 @@ async fn sqlite_status_down_up_cycle_and_idempotent_up() {
         vec![
             State::Applied,
             State::Applied,
+            State::Pending,
             State::Pending,
             State::Pending
         ]
@@ -215,7 +216,7 @@ async fn sqlite_status_down_up_cycle_and_idempotent_up() {
         ErrorKind::Usage
     );
 
-    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 4);
+    assert_eq!(migrator::up(&t, &m, &opts()).await.unwrap().len(), 5);
     assert!(
         migrator::status(&t, &m, &opts())
             .await

@@ -84,6 +84,10 @@ impl Ctx<'_> {
     /// whatever the handler answered, so the contract's order of checks still holds.
     /// For reads, this saves a round trip on the hot path.
     pub fn authenticate_deferred(&self) -> Result<i64, ApiError> {
+        // Verified once per request (the Idempotency-Key layer authenticates first).
+        if let Some(verified) = self.token() {
+            return Ok(verified.user_id);
+        }
         let token = bearer_token(self.request.header("authorization"))?;
         let verified = jwt()?
             .verify_session(token, Timestamp::now().unix_seconds())

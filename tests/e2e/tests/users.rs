@@ -560,11 +560,15 @@ both_backends!(update_user_password, |app| {
     app.try_login(&u.email, PASSWORD)
         .await
         .assert_error(401, "Incorrect email or password");
-    app.login(&u.email, "brand-new-pass").await;
+    let token = app.login(&u.email, "brand-new-pass").await;
+    // The token used for the change was issued before it: revoked (revision 2).
+    app.get_auth("/api/v1/cars/", &u.token)
+        .await
+        .assert_error(401, "Could not validate credentials");
     // Validation applies to updates too.
     app.put_auth(
         &format!("/api/v1/users/{}", u.id),
-        &u.token,
+        &token,
         &json!({"password": "123"}),
     )
     .await
