@@ -457,18 +457,21 @@ mod tests {
 
     /// Runs `meanwhile` the moment a counter is decremented to 0, as another request
     /// counting in at that instant would.
+    type OtherAttempt<'a> = Box<dyn FnOnce(&Store) + 'a>;
+
     struct Interleaved<'a> {
         store: Store,
-        meanwhile: std::cell::RefCell<Option<Box<dyn FnOnce(&Store) + 'a>>>,
+        meanwhile: std::cell::RefCell<Option<OtherAttempt<'a>>>,
     }
 
     impl CounterStore for Interleaved<'_> {
         fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
             let n = self.store.increment(key, delta)?;
-            if delta < 0 && n == 0 {
-                if let Some(other) = self.meanwhile.borrow_mut().take() {
-                    other(&self.store);
-                }
+            if delta < 0
+                && n == 0
+                && let Some(other) = self.meanwhile.borrow_mut().take()
+            {
+                other(&self.store);
             }
             Ok(n)
         }

@@ -87,7 +87,7 @@ pub fn run(
                 slot.release(db);
                 return Err(error.into());
             }
-            if random_byte() % PURGE_ONE_IN == 0 {
+            if random_byte().is_multiple_of(PURGE_ONE_IN) {
                 purge_expired(ctx, db, now);
             }
             Ok(response)
