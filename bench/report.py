@@ -75,7 +75,7 @@ out("")
 out(f"Commit `{env.get('commit', '?')}`, {env.get('cpus', '?')} CPUs, load average "
     f"{env.get('load_before', '?')} before / {env_end.get('load_after', '?')} after (1, 5, 15 min); "
     f"wrk {env.get('connections', 32)} connections (S4: 4), {env.get('warmup_s', '?')} s warm-up + "
-    f"{env.get('duration_s', '?')} s each; key-value store: {env.get('kv', '?')}; "
+    f"{env.get('duration_s', '?')} s each; key-value store: {env.get('kv', '?')}; database: {env.get('db', 'postgres')}; "
     f"{env.get('wrk', 'wrk')}, nginx {env.get('nginx', '?')}, PostgreSQL {env.get('postgres', '?')}. "
     f"Hosts: {', '.join(hosts) or 'none (dry run)'}"
     + ("" if "spin" in hosts else " (spin is not installed here)") + ".")

@@ -10,7 +10,9 @@
 #
 # Knobs (env): BENCH_DURATION (15 s), BENCH_WARMUP (5 s), BENCH_CONNECTIONS (32),
 # BENCH_KV=file|redis (key-value store of the app and S0; default file, as
-# runtime-config.toml), BENCH_HOSTS ("devhost", plus "spin" when spin is on PATH),
+# runtime-config.toml), BENCH_DB=postgres|sqlite (the app's database; sqlite = Spin's
+# embedded SQLite file, the `make up` default: each host gets its own file, seeded
+# through the API, and the pgbench ceilings are skipped), BENCH_HOSTS ("devhost", plus "spin" when spin is on PATH),
 # BENCH_ONLY=ceilings (nginx + nothing of the app: a dry run that needs no devhost),
 # BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_NOTE (free text in the results),
 # BENCH_DEVHOST (the devhost binary; default target/release/devhost).
@@ -32,6 +34,8 @@ DB=car_api_bench
 # without sslmode=disable the app would verify a certificate made for "localhost").
 DB_URL="$PG/$DB?sslmode=disable"
 KV=${BENCH_KV:-file}
+APP_DB=${BENCH_DB:-postgres}
+case $APP_DB in postgres | sqlite) ;; *) echo "BENCH_DB must be postgres or sqlite" >&2; exit 2 ;; esac
 ONLY=${BENCH_ONLY:-all}
 DEVHOST=${BENCH_DEVHOST:-$TARGET_DIR/release/devhost}
 
@@ -120,7 +124,7 @@ EOF
 nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$NGINX_PORT/" 10
-record "{\"kind\":\"env\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"commit\":\"$(git rev-parse --short HEAD)\",\"cpus\":$(nproc),\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"duration_s\":$DURATION,\"warmup_s\":$WARMUP,\"connections\":$CONNS,\"kv\":\"$KV\",\"wrk\":\"$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)\",\"nginx\":\"$(nginx -v 2>&1 | sed 's/.*: //')\",\"postgres\":\"$(psql "$PG/postgres" -Atc 'show server_version' | cut -d' ' -f1)\",\"note\":\"${BENCH_NOTE:-}\"}"
+record "{\"kind\":\"env\",\"date\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"commit\":\"$(git rev-parse --short HEAD)\",\"cpus\":$(nproc),\"load_before\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"duration_s\":$DURATION,\"warmup_s\":$WARMUP,\"connections\":$CONNS,\"kv\":\"$KV\",\"db\":\"$APP_DB\",\"wrk\":\"$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)\",\"nginx\":\"$(nginx -v 2>&1 | sed 's/.*: //')\",\"postgres\":\"$(psql "$PG/postgres" -Atc 'show server_version' | cut -d' ' -f1)\",\"note\":\"${BENCH_NOTE:-}\"}"
 run_wrk nginx HTTP "$CONNS" "http://127.0.0.1:$NGINX_PORT/" get.lua
 
 if [ "$ONLY" = ceilings ]; then
@@ -225,11 +229,18 @@ for host in $HOSTS; do
 
   # --- the app ------------------------------------------------------------------------
   port=$(free_port)
-  start_host "$host" "$ROOT/spin.toml" "$port" "$TMP/$host-app" "$host-app"
+  app_db_url=$DB_URL
+  if [ "$APP_DB" = sqlite ]; then
+    # The runtime config's sqlite_database.default is <state>/sqlite.db: migrate it first.
+    mkdir -p "$TMP/$host-app"
+    "$TARGET_DIR/release/migrator" up --database-url "sqlite://$TMP/$host-app/sqlite.db" >>"$TMP/migrator.log" 2>&1
+    app_db_url=sqlite://default
+  fi
+  SPIN_VARIABLE_DATABASE_URL=$app_db_url start_host "$host" "$ROOT/spin.toml" "$port" "$TMP/$host-app" "$host-app"
   app_pid=$HOST_PID
   A="http://127.0.0.1:$port"
   wait_http "$A/health_check" 120
-  if [ "$host" = "${HOSTS%% *}" ]; then
+  if [ "$host" = "${HOSTS%% *}" ] || [ "$APP_DB" = sqlite ]; then
     log "seeding through the API: 1 user, 1 brand, 1,000 cars"
     seed=$(python3 bench/seed.py "127.0.0.1:$port" 1000)
   else
@@ -269,10 +280,12 @@ done
 
 # --- DB ceilings: the same statements, prepared, same data ----------------------------
 TS=$(date -u +%Y-%m-%dT%H:%M:%S)
+if [ "$APP_DB" = postgres ]; then
 run_pgbench S2 S2.sql -D uid="$USER_ID" -D car_min="$CAR_MIN" -D car_max="$CAR_MAX"
 run_pgbench S3 S3.sql -D uid="$USER_ID" -D fuel=flex -D lim=20 -D off=0
 run_pgbench S4 S4.sql -D email="$EMAIL"
 run_pgbench S5 S5.sql -D uid="$USER_ID" -D brand="$BRAND" -D id=0 -D ts="$TS"
+fi
 
 record "{\"kind\":\"env_end\",\"load_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 cp "$OUT" "$ROOT/bench/results/$(date -u +%Y-%m-%d).jsonl"
