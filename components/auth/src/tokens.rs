@@ -20,11 +20,12 @@ pub fn login(ctx: &Ctx) -> HandlerResult {
         Ok(Some((user_id, sessions_valid_from))) => {
             attempt.release();
             ctx.set_user(user_id);
-            // Never issued "before" the account's sessions began, whatever this replica's
-            // clock says: a login just after a password change elsewhere stays valid.
-            let changed = sessions_valid_from.map_or(i64::MIN, Timestamp::micros);
-            let issued_at_us = now.micros().max(changed);
-            token_response(user_id, issued_at_us, now.unix_seconds())
+            // Issued after the last password change, whatever this replica's clock says:
+            // in the change's own second (or before it, on a clock behind), `iat` is the
+            // next second (verification allows 60 s of skew), or it would count as revoked.
+            let after_change = sessions_valid_from.map_or(i64::MIN, |t| t.unix_seconds() + 1);
+            let issued_at = now.unix_seconds().max(after_change);
+            token_response(user_id, issued_at, now.unix_seconds())
         }
         Ok(None) => {
             attempt.failed();
@@ -73,12 +74,13 @@ pub fn refresh(ctx: &Ctx) -> HandlerResult {
     if now.unix_seconds() - token.auth_time > session_max_seconds() {
         return Err(ApiError::InvalidToken);
     }
-    let issued_at_us = now.micros().max(token.issued_at_us);
-    token_response(user_id, issued_at_us, token.auth_time)
+    // Never earlier than the token it replaces, which was valid: so is this one.
+    let issued_at = now.unix_seconds().max(token.issued_at);
+    token_response(user_id, issued_at, token.auth_time)
 }
 
-fn token_response(user_id: i64, issued_at_us: i64, auth_time: i64) -> HandlerResult {
-    let token = jwt()?.issue_session(user_id, issued_at_us, auth_time);
+fn token_response(user_id: i64, issued_at: i64, auth_time: i64) -> HandlerResult {
+    let token = jwt()?.issue_session(user_id, issued_at, auth_time);
     Ok(HttpResponse::json(
         200,
         &Token {

@@ -52,7 +52,7 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
              created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
              (SELECT id FROM users WHERE id = $12 \
-             AND (password_changed_at IS NULL OR password_changed_at <= $14)), $13, $13){}",
+             AND (password_changed_at IS NULL OR password_changed_at < $14)), $13, $13){}",
             CarView::returning()
         ),
         &[

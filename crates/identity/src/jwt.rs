@@ -159,15 +159,12 @@ impl fmt::Debug for Jwt {
 }
 
 /// What we sign besides `iat` and `exp`: `sub` as a decimal string, as the old service
-/// and RFC 7519 (StringOrURI) have it; `auth_time` (seconds: when the password was
-/// checked, copied by refresh); `iat_us`, the issue time in microseconds, so a token
-/// issued just after a password change in the same second is told from one issued
-/// just before it.
+/// and RFC 7519 (StringOrURI) have it, and `auth_time` (seconds: when the password was
+/// checked, copied by refresh) — the contract's claims, no others.
 #[derive(Serialize)]
 struct IssuedClaims {
     sub: String,
     auth_time: i64,
-    iat_us: i64,
 }
 
 /// What we read back: `sub` kept as raw JSON so both the string form and a bare JSON
@@ -178,18 +175,15 @@ struct ReceivedClaims {
     sub: Option<serde_json::Value>,
     #[serde(default)]
     auth_time: Option<serde_json::Value>,
-    #[serde(default)]
-    iat_us: Option<serde_json::Value>,
 }
 
 /// A verified token: whose it is, when it was issued and when its session began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub user_id: i64,
-    /// Microseconds. Tokens without `iat_us` (forged by nobody: the old service's, or
-    /// ours before revision 2) count from the start of their `iat` second, or, lacking
-    /// `iat`, from `exp` minus the configured lifetime.
-    pub issued_at_us: i64,
+    /// Seconds: `iat`, or for tokens without it (the old service's) `exp` minus the
+    /// configured lifetime.
+    pub issued_at: i64,
     /// Seconds: `auth_time`, or for tokens without it the issue time.
     pub auth_time: i64,
 }
@@ -233,18 +227,15 @@ impl Jwt {
 
     /// Signs a token for `user_id` issued at `now_unix` whose session began then.
     pub fn issue(&self, user_id: i64, now_unix: i64) -> String {
-        self.issue_session(user_id, now_unix.saturating_mul(1_000_000), now_unix)
+        self.issue_session(user_id, now_unix, now_unix)
     }
 
-    /// Signs a token for `user_id` with claims `sub` (decimal string), `iat` (seconds
-    /// of `issued_at_us`), `iat_us`, `auth_time` and `exp = iat + expiration_minutes *
-    /// 60`.
-    pub fn issue_session(&self, user_id: i64, issued_at_us: i64, auth_time: i64) -> String {
-        let now_unix = issued_at_us.div_euclid(1_000_000);
+    /// Signs a token for `user_id` with claims `sub` (decimal string), `iat =
+    /// now_unix`, `auth_time` and `exp = iat + expiration_minutes * 60`.
+    pub fn issue_session(&self, user_id: i64, now_unix: i64, auth_time: i64) -> String {
         let mut claims = Claims::new(IssuedClaims {
             sub: user_id.to_string(),
             auth_time,
-            iat_us: issued_at_us,
         });
         claims.issued_at = Some(to_datetime(now_unix));
         claims.expiration = Some(to_datetime(now_unix.saturating_add(self.expiration_secs)));
@@ -308,14 +299,6 @@ impl Jwt {
             .issued_at
             .map(|iat| iat.timestamp())
             .unwrap_or_else(|| exp.saturating_sub(self.expiration_secs));
-        let issued_at_us = match &claims.custom.iat_us {
-            None => iat.saturating_mul(1_000_000),
-            // Ours, and signed: it must agree with `iat`.
-            Some(value) => value
-                .as_i64()
-                .filter(|us| us.div_euclid(1_000_000) == iat)
-                .ok_or(TokenError::Invalid)?,
-        };
         let auth_time = match &claims.custom.auth_time {
             None => iat,
             Some(value) => value
@@ -325,7 +308,7 @@ impl Jwt {
         };
         Ok(VerifiedToken {
             user_id,
-            issued_at_us,
+            issued_at: iat,
             auth_time,
         })
     }

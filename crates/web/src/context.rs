@@ -103,18 +103,26 @@ impl<'a> Ctx<'a> {
         self.token.get()
     }
 
-    /// When the caller's token was issued, as stored timestamps compare it (for SQL that
-    /// writes only for a valid session, e.g. `password_changed_at <= $n`).
+    /// When the caller's token was issued (the start of its `iat` second), as stored
+    /// timestamps compare it: the token is valid for an account whose
+    /// `password_changed_at` is NULL or earlier (`password_changed_at < $n`).
     pub fn token_issued_at(&self) -> Timestamp {
-        Timestamp::from_micros(self.token.get().map_or(0, |t| t.issued_at_us))
+        Timestamp::from_micros(
+            self.token
+                .get()
+                .map_or(0, |t| t.issued_at.saturating_mul(1_000_000)),
+        )
     }
 
     /// A row just read shows the caller's account (e.g. a car joined with its owner, who
     /// is the caller) and its last password change: that settles authentication without
     /// a separate lookup. A token issued before that change is refused (revision 2).
+    /// `iat` has whole seconds, so a token of the change's own second counts as issued
+    /// before it; logins and refreshes after a change are issued in the next second
+    /// (see the auth component), so they are never caught.
     pub fn caller_seen(&self, password_changed_at: Option<Timestamp>) -> Result<(), ApiError> {
-        let issued = self.token.get().map_or(i64::MIN, |t| t.issued_at_us);
-        if password_changed_at.is_some_and(|changed| issued < changed.micros()) {
+        let issued = self.token_issued_at();
+        if password_changed_at.is_some_and(|changed| changed >= issued) {
             return Err(ApiError::InvalidToken);
         }
         self.user_confirmed.set(true);

@@ -140,10 +140,9 @@ fn issue_sets_sub_iat_exp_and_header() {
         assert_eq!(claims["sub"], json!("42"));
         assert_eq!(claims["iat"].as_i64(), Some(NOW));
         assert_eq!(claims["exp"].as_i64(), Some(NOW + 30 * 60));
-        // Revision 2: the session's start, and the issue time in microseconds.
+        // Revision 2: the session's start; the contract's four claims, no others.
         assert_eq!(claims["auth_time"].as_i64(), Some(NOW));
-        assert_eq!(claims["iat_us"].as_i64(), Some(NOW * 1_000_000));
-        assert_eq!(claims.as_object().unwrap().len(), 5, "{claims}");
+        assert_eq!(claims.as_object().unwrap().len(), 4, "{claims}");
     }
 }
 
@@ -487,30 +486,29 @@ fn oversized_token_is_invalid() {
 }
 
 #[test]
-fn sessions_keep_auth_time_and_tell_issue_times_apart() {
+fn sessions_keep_auth_time() {
     let j = jwt(JwtAlgorithm::Hs256);
-    let token = j.issue_session(7, NOW * 1_000_000 + 250_000, NOW - 3600);
+    let token = j.issue_session(7, NOW, NOW - 3600);
     let verified = j.verify_session(&token, NOW).unwrap();
     assert_eq!(verified.user_id, 7);
-    assert_eq!(verified.issued_at_us, NOW * 1_000_000 + 250_000);
+    assert_eq!(verified.issued_at, NOW);
     assert_eq!(verified.auth_time, NOW - 3600);
-    // Tokens without the revision-2 claims (the old service's): from iat, or from exp
-    // minus the lifetime.
+    // Tokens without auth_time (the old service's): from iat, or from exp minus the
+    // lifetime.
     let old = forge(
         "HS256",
         json!({"sub": "7", "iat": NOW - 60, "exp": NOW + 600}),
     );
     let verified = j.verify_session(&old, NOW).unwrap();
     assert_eq!(
-        (verified.issued_at_us, verified.auth_time),
-        ((NOW - 60) * 1_000_000, NOW - 60)
+        (verified.issued_at, verified.auth_time),
+        (NOW - 60, NOW - 60)
     );
     let oldest = forge("HS256", json!({"sub": "7", "exp": NOW + 600}));
     let verified = j.verify_session(&oldest, NOW).unwrap();
     assert_eq!(verified.auth_time, NOW + 600 - 30 * 60);
-    // Signed claims that contradict each other are refused.
+    // A session cannot begin after its token was issued, nor be anything but seconds.
     for claims in [
-        json!({"sub": "7", "iat": NOW, "exp": NOW + 600, "iat_us": (NOW - 5) * 1_000_000}),
         json!({"sub": "7", "iat": NOW, "exp": NOW + 600, "auth_time": NOW + 10}),
         json!({"sub": "7", "iat": NOW, "exp": NOW + 600, "auth_time": "yesterday"}),
     ] {
