@@ -17,13 +17,13 @@ pub fn login(ctx: &Ctx) -> HandlerResult {
     let attempt = throttle::begin(ctx, credentials.email.as_str())?;
     let now = Timestamp::now();
     match check_credentials(ctx, &credentials) {
-        Ok(Some((user_id, sessions_valid_from))) => {
+        Ok(Some((user_id, password_changed_at))) => {
             attempt.release();
             ctx.set_user(user_id);
             // Issued after the last password change, whatever this replica's clock says:
             // in the change's own second (or before it, on a clock behind), `iat` is the
             // next second (verification allows 60 s of skew), or it would count as revoked.
-            let after_change = sessions_valid_from.map_or(i64::MIN, |t| t.unix_seconds() + 1);
+            let after_change = password_changed_at.map_or(i64::MIN, |t| t.unix_seconds() + 1);
             let issued_at = now.unix_seconds().max(after_change);
             token_response(user_id, issued_at, now.unix_seconds())
         }

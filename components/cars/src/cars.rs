@@ -30,7 +30,7 @@ fn find_own(ctx: &Ctx, id: i64, caller: i64) -> Result<CarView, ApiError> {
     if car.owner_id != caller {
         return Err(ApiError::Forbidden(FORBIDDEN));
     }
-    ctx.caller_seen(car.owner_sessions_from)?;
+    ctx.caller_seen(car.owner_password_changed_at)?;
     Ok(car)
 }
 
@@ -82,7 +82,7 @@ pub fn create(ctx: &Ctx) -> HandlerResult {
     };
     // The owner_id subquery found the caller, with a session valid for this token.
     let created = CarView::from_row(&row)?;
-    ctx.caller_seen(created.owner_sessions_from)?;
+    ctx.caller_seen(created.owner_password_changed_at)?;
     Ok(HttpResponse::json(201, &created))
 }
 
@@ -135,7 +135,7 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(car) = cars.first() {
         // Every car listed is joined with its owner: the caller.
-        ctx.caller_seen(car.owner_sessions_from)?;
+        ctx.caller_seen(car.owner_password_changed_at)?;
     }
     Ok(HttpResponse::json(
         200,

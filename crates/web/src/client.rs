@@ -50,7 +50,7 @@ impl Cidr {
 }
 
 /// `trusted_proxies`: a list as `parse_list` reads it; entries that are not CIDRs are
-/// skipped (and reported by the caller's configuration check).
+/// skipped (trusting nothing for them is the safe reading of a typo).
 pub fn parse_cidrs(items: &[String]) -> Vec<Cidr> {
     items.iter().filter_map(|i| Cidr::parse(i)).collect()
 }

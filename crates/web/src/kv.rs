@@ -56,10 +56,6 @@ impl Kv {
             .collect()
     }
 
-    pub fn delete(&self, key: &str) -> Result<(), String> {
-        self.0.delete(key).map_err(describe)
-    }
-
     /// Every key starting with `prefix`.
     pub fn keys(&self, prefix: &str) -> Result<Vec<String>, String> {
         let mut keys = Vec::new();

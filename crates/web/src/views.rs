@@ -148,7 +148,7 @@ pub struct CarView {
     /// authentication (`Ctx::caller_seen`). Never serialised.
     #[serde(skip)]
     #[schema(ignore)]
-    pub owner_sessions_from: Option<Timestamp>,
+    pub owner_password_changed_at: Option<Timestamp>,
 }
 
 impl CarView {
@@ -180,7 +180,7 @@ impl CarView {
             updated_at: row.timestamp(14)?,
             brand: BrandView::from_row(row, brand_at)?,
             owner: UserView::from_row(row, brand_at + BrandView::WIDTH)?,
-            owner_sessions_from: row
+            owner_password_changed_at: row
                 .opt_timestamp(brand_at + BrandView::WIDTH + UserView::WIDTH)?,
         })
     }

@@ -979,6 +979,13 @@ impl TestApp {
         }
     }
 
+    /// A fresh user with a brand of their own: the user and the brand's id.
+    pub async fn new_user_with_brand(&self) -> (TestUser, i64) {
+        let u = self.new_user().await;
+        let brand = self.create_brand(&u.token, &unique("Brand")).await;
+        (u, brand["id"].as_i64().expect("brand id"))
+    }
+
     /// POST /api/v1/brands/ {name} and expect 201; returns the brand.
     pub async fn create_brand(&self, token: &str, name: &str) -> Value {
         let r = self

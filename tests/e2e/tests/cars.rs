@@ -2,16 +2,10 @@
 
 use e2e_tests::*;
 
-async fn setup(app: &TestApp) -> (TestUser, i64) {
-    let u = app.new_user().await;
-    let b = app.create_brand(&u.token, &unique("Brand")).await;
-    (u, b["id"].as_i64().unwrap())
-}
-
 both_backends!(
     create_car_full_response_with_nested_brand_and_owner,
     |app| {
-        let (u, brand_id) = setup(app).await;
+        let (u, brand_id) = app.new_user_with_brand().await;
         let body = json!({
             "model": "  Corolla XEi ",
             "factory_year": 2022,
@@ -83,7 +77,7 @@ both_backends!(
 );
 
 both_backends!(prices_are_exact_and_rounded_half_away_from_zero, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let cases: &[(&str, &str)] = &[
         ("12.345", "12.35"),
         ("\"12.345\"", "12.35"),
@@ -128,7 +122,7 @@ both_backends!(prices_are_exact_and_rounded_half_away_from_zero, |app| {
 });
 
 both_backends!(invalid_prices_are_422, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let min = value_error("price", "Preço deve ser maior que zero");
     let max = value_error("price", "Preço deve ser no máximo 99999999.99");
     let cases: &[(&str, Option<&E>)] = &[
@@ -189,7 +183,7 @@ both_backends!(invalid_prices_are_422, |app| {
 });
 
 both_backends!(create_car_reports_every_failing_field, |app| {
-    let (u, _) = setup(app).await;
+    let (u, _) = app.new_user_with_brand().await;
     let r = app
         .post_auth(
             "/api/v1/cars/",
@@ -278,7 +272,7 @@ both_backends!(create_car_reports_every_failing_field, |app| {
 });
 
 both_backends!(create_car_bounds_are_inclusive, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let car = app
         .create_car(
             &u.token,
@@ -328,7 +322,7 @@ both_backends!(create_car_bounds_are_inclusive, |app| {
 });
 
 both_backends!(create_car_lax_input, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let c = app
         .create_car(
             &u.token,
@@ -382,7 +376,7 @@ both_backends!(create_car_lax_input, |app| {
 });
 
 both_backends!(create_car_conflicts, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let v = app.new_user().await;
     app.create_car(&u.token, brand_id, "DUP1234", json!({}))
         .await;
@@ -413,7 +407,7 @@ both_backends!(create_car_conflicts, |app| {
 });
 
 both_backends!(cars_are_visible_only_to_their_owner, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let v = app.new_user().await;
     let mine = app
         .create_car(&u.token, brand_id, &unique_plate(), json!({}))
@@ -466,7 +460,7 @@ both_backends!(cars_are_visible_only_to_their_owner, |app| {
 });
 
 both_backends!(get_car_not_found_and_bad_ids, |app| {
-    let (u, _) = setup(app).await;
+    let (u, _) = app.new_user_with_brand().await;
     for id in [
         "999999",
         "0",
@@ -489,7 +483,7 @@ both_backends!(get_car_not_found_and_bad_ids, |app| {
 });
 
 both_backends!(list_cars_filters, |app| {
-    let (u, b1) = setup(app).await;
+    let (u, b1) = app.new_user_with_brand().await;
     let b2 = app.create_brand(&u.token, &unique("Other")).await["id"]
         .as_i64()
         .unwrap();
@@ -602,7 +596,7 @@ both_backends!(list_cars_filters, |app| {
 });
 
 both_backends!(list_cars_bad_filters_are_422, |app| {
-    let (u, _) = setup(app).await;
+    let (u, _) = app.new_user_with_brand().await;
     let get = |q: &'static str| {
         let t = u.token.clone();
         async move { app.get_auth(&format!("/api/v1/cars/?{q}"), &t).await }
@@ -649,7 +643,7 @@ both_backends!(list_cars_bad_filters_are_422, |app| {
 });
 
 both_backends!(update_car_partial_and_updated_at, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let b2 = app.create_brand(&u.token, &unique("Second")).await;
     let car = app
         .create_car(&u.token, brand_id, "UPD1234", json!({}))
@@ -711,7 +705,7 @@ both_backends!(update_car_partial_and_updated_at, |app| {
 });
 
 both_backends!(update_car_errors_in_order, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let v = app.new_user().await;
     let car = app
         .create_car(&u.token, brand_id, "MINE1234", json!({}))
@@ -780,7 +774,7 @@ both_backends!(update_car_errors_in_order, |app| {
 });
 
 both_backends!(delete_car, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let v = app.new_user().await;
     let car = app
         .create_car(&u.token, brand_id, &unique_plate(), json!({}))

@@ -13,6 +13,11 @@ fn key() -> String {
     unique("key")
 }
 
+/// `POST /api/v1/cars/` by `token` with an `Idempotency-Key`.
+async fn post_car(app: &TestApp, token: &str, key: &str, body: &Value) -> Resp {
+    post_keyed(app, "/api/v1/cars/", Some(token), key, body).await
+}
+
 async fn post_keyed(
     app: &TestApp,
     path: &str,
@@ -25,12 +30,6 @@ async fn post_keyed(
         rb = rb.bearer_auth(token);
     }
     app.send(rb).await
-}
-
-async fn setup(app: &TestApp) -> (TestUser, i64) {
-    let u = app.new_user().await;
-    let brand = app.create_brand(&u.token, &unique("Brand")).await;
-    (u, brand["id"].as_i64().unwrap())
 }
 
 async fn cars_with_plate(app: &TestApp, plate: &str) -> Vec<i64> {
@@ -50,14 +49,14 @@ fn replayed(r: &Resp) -> bool {
 both_backends!(
     a_retried_creation_gets_the_first_answer_without_running_again,
     |app| {
-        let (u, brand_id) = setup(app).await;
+        let (u, brand_id) = app.new_user_with_brand().await;
         let plate = unique_plate();
         let body = car_body(brand_id, &plate);
         let k = key();
-        let first = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+        let first = post_car(app, &u.token, &k, &body).await;
         first.assert_status(201).assert_json_content_type();
         assert!(!replayed(&first), "the first answer is not a replay");
-        let again = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+        let again = post_car(app, &u.token, &k, &body).await;
         again
             .assert_status(201)
             .assert_json_content_type()
@@ -108,7 +107,7 @@ both_backends!(
 );
 
 both_backends!(updates_and_deletes_replay_their_first_answer, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let car = app
         .create_car(&u.token, brand_id, &unique_plate(), json!({}))
         .await;
@@ -148,17 +147,17 @@ both_backends!(updates_and_deletes_replay_their_first_answer, |app| {
 });
 
 both_backends!(client_errors_are_answers_too_and_are_replayed, |app| {
-    let (u, _) = setup(app).await;
+    let (u, _) = app.new_user_with_brand().await;
     let body = car_body(999_999_999, &unique_plate());
     let k = key();
-    post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body)
+    post_car(app, &u.token, &k, &body)
         .await
         .assert_error(400, "Marca não encontrada");
-    let again = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+    let again = post_car(app, &u.token, &k, &body).await;
     again.assert_error(400, "Marca não encontrada");
     assert!(replayed(&again));
     // A refused token is never stored: it is answered as without the header.
-    post_keyed(app, "/api/v1/cars/", Some("not-a-token"), &k, &body)
+    post_car(app, "not-a-token", &k, &body)
         .await
         .assert_error(401, "Could not validate credentials");
 });
@@ -166,44 +165,24 @@ both_backends!(client_errors_are_answers_too_and_are_replayed, |app| {
 both_backends!(
     the_same_key_with_another_body_is_422_and_runs_nothing,
     |app| {
-        let (u, brand_id) = setup(app).await;
+        let (u, brand_id) = app.new_user_with_brand().await;
         let k = key();
         let plate = unique_plate();
-        post_keyed(
-            app,
-            "/api/v1/cars/",
-            Some(&u.token),
-            &k,
-            &car_body(brand_id, &plate),
-        )
-        .await
-        .assert_status(201);
+        post_car(app, &u.token, &k, &car_body(brand_id, &plate))
+            .await
+            .assert_status(201);
         let other = unique_plate();
-        let r = post_keyed(
-            app,
-            "/api/v1/cars/",
-            Some(&u.token),
-            &k,
-            &car_body(brand_id, &other),
-        )
-        .await;
+        let r = post_car(app, &u.token, &k, &car_body(brand_id, &other)).await;
         r.assert_error(422, "Idempotency-Key já usada com outro corpo");
         assert!(cars_with_plate(app, &other).await.is_empty(), "nothing ran");
     }
 );
 
 both_backends!(malformed_keys_are_422_and_run_nothing, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     for bad in ["", "two words", &"k".repeat(256)] {
         let plate = unique_plate();
-        let r = post_keyed(
-            app,
-            "/api/v1/cars/",
-            Some(&u.token),
-            bad,
-            &car_body(brand_id, &plate),
-        )
-        .await;
+        let r = post_car(app, &u.token, bad, &car_body(brand_id, &plate)).await;
         r.assert_status(422);
         r.entry(json!(["header", "idempotency-key"]));
         assert!(
@@ -214,27 +193,13 @@ both_backends!(malformed_keys_are_422_and_run_nothing, |app| {
 });
 
 both_backends!(keys_belong_to_one_caller_and_one_route, |app| {
-    let (a, brand_a) = setup(app).await;
-    let (b, brand_b) = setup(app).await;
+    let (a, brand_a) = app.new_user_with_brand().await;
+    let (b, brand_b) = app.new_user_with_brand().await;
     let k = key();
-    let car_a = post_keyed(
-        app,
-        "/api/v1/cars/",
-        Some(&a.token),
-        &k,
-        &car_body(brand_a, &unique_plate()),
-    )
-    .await;
+    let car_a = post_car(app, &a.token, &k, &car_body(brand_a, &unique_plate())).await;
     car_a.assert_status(201);
     // Another caller's same key is another key: it runs (another body is no 422).
-    let car_b = post_keyed(
-        app,
-        "/api/v1/cars/",
-        Some(&b.token),
-        &k,
-        &car_body(brand_b, &unique_plate()),
-    )
-    .await;
+    let car_b = post_car(app, &b.token, &k, &car_body(brand_b, &unique_plate())).await;
     car_b.assert_status(201);
     assert!(!replayed(&car_b));
     assert_ne!(car_a.json()["id"], car_b.json()["id"]);
@@ -255,7 +220,7 @@ both_backends!(keys_belong_to_one_caller_and_one_route, |app| {
 both_backends!(
     a_retry_while_the_first_runs_is_409_and_an_abandoned_claim_is_taken_over,
     |app| {
-        let (u, brand_id) = setup(app).await;
+        let (u, brand_id) = app.new_user_with_brand().await;
         let k = key();
         let plate = unique_plate();
         // The first request holds the key (claimed, no answer yet), as while it runs.
@@ -267,14 +232,7 @@ both_backends!(
     ))
     .await;
         // Another body is refused even while the first request runs: its body is known.
-        let r = post_keyed(
-            app,
-            "/api/v1/cars/",
-            Some(&u.token),
-            &k,
-            &car_body(brand_id, &plate),
-        )
-        .await;
+        let r = post_car(app, &u.token, &k, &car_body(brand_id, &plate)).await;
         r.assert_error(422, "Idempotency-Key já usada com outro corpo");
         assert!(cars_with_plate(app, &plate).await.is_empty());
         app.db_execute(&format!(
@@ -283,14 +241,14 @@ both_backends!(
         .await;
 
         let body = car_body(brand_id, &plate);
-        let first = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+        let first = post_car(app, &u.token, &k, &body).await;
         first.assert_status(201);
         // Make the stored key look like a request still running.
         app.db_execute(&format!(
             "UPDATE idempotency_keys SET status = NULL, body = NULL WHERE idempotency_key = '{k}'"
         ))
         .await;
-        let r = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+        let r = post_car(app, &u.token, &k, &body).await;
         r.assert_error(409, "Requisição com esta Idempotency-Key em andamento");
         assert_eq!(r.header("retry-after").as_deref(), Some("1"));
         assert_eq!(
@@ -305,24 +263,22 @@ both_backends!(
             "UPDATE idempotency_keys SET created_at = created_at - 31 WHERE idempotency_key = '{k}'"
         ))
         .await;
-        post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body)
+        post_car(app, &u.token, &k, &body)
             .await
             .assert_error(400, "Placa já está em uso");
     }
 );
 
 both_backends!(keys_expire_after_24_hours, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let k = key();
     let body = car_body(brand_id, &unique_plate());
-    post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body)
-        .await
-        .assert_status(201);
+    post_car(app, &u.token, &k, &body).await.assert_status(201);
     app.db_execute(&format!(
         "UPDATE idempotency_keys SET created_at = created_at - 86399 WHERE idempotency_key = '{k}'"
     ))
     .await;
-    let r = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+    let r = post_car(app, &u.token, &k, &body).await;
     r.assert_status(201);
     assert!(replayed(&r), "still kept just under 24 hours");
     app.db_execute(&format!(
@@ -330,17 +286,17 @@ both_backends!(keys_expire_after_24_hours, |app| {
     ))
     .await;
     // Expired: the request runs again, and now meets its own plate.
-    let r = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+    let r = post_car(app, &u.token, &k, &body).await;
     r.assert_error(400, "Placa já está em uso");
     assert!(!replayed(&r));
 });
 
 both_backends!(concurrent_duplicates_store_one_car, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     let k = key();
     let plate = unique_plate();
     let body = car_body(brand_id, &plate);
-    let sends = (0..8).map(|_| post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body));
+    let sends = (0..8).map(|_| post_car(app, &u.token, &k, &body));
     let answers = futures::future::join_all(sends).await;
     let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
     assert!(
@@ -362,7 +318,7 @@ both_backends!(concurrent_duplicates_store_one_car, |app| {
         vec![created[0]["id"].as_i64().unwrap()]
     );
     // Once the first has finished, every retry is the replay.
-    let r = post_keyed(app, "/api/v1/cars/", Some(&u.token), &k, &body).await;
+    let r = post_car(app, &u.token, &k, &body).await;
     r.assert_status(201);
     assert_eq!(r.json(), created[0]);
 });
@@ -407,7 +363,7 @@ fn send_and_lose_the_answer(
 /// Retries until the first request is no longer running (409).
 async fn retry_until_settled(app: &TestApp, token: &str, key: &str, body: &Value) -> Resp {
     for _ in 0..50 {
-        let r = post_keyed(app, "/api/v1/cars/", Some(token), key, body).await;
+        let r = post_car(app, token, key, body).await;
         if r.status != 409 {
             return r;
         }
@@ -417,7 +373,7 @@ async fn retry_until_settled(app: &TestApp, token: &str, key: &str, body: &Value
 }
 
 both_backends!(an_answer_lost_on_the_way_is_replayed_to_the_retry, |app| {
-    let (u, brand_id) = setup(app).await;
+    let (u, brand_id) = app.new_user_with_brand().await;
     // The answer never reaches the client (here: read and thrown away).
     let (k, plate) = (key(), unique_plate());
     let body = car_body(brand_id, &plate);

@@ -70,6 +70,59 @@ async fn timed(t0: Instant, kind: &'static str, key: String, rb: reqwest::Reques
     }
 }
 
+/// The app on the private cluster (migrated first), and `n` writers: each a user with a
+/// brand of their own.
+async fn app_with_writers(pg: &PrivatePg, n: usize) -> (TestApp, Vec<(TestUser, i64)>) {
+    pg.migrate("postgres").expect("migrate the private cluster");
+    let app = TestApp::spawn(
+        Backend::Sqlite,
+        Options::new().database_url(&pg.url("postgres")),
+    )
+    .await;
+    let mut writers = vec![];
+    for _ in 0..n {
+        writers.push(app.new_user_with_brand().await);
+    }
+    (app, writers)
+}
+
+/// The moments of an outage, since the start of the load.
+struct Outage {
+    /// The stop was issued: requests failing while pg_ctl still shuts the server down
+    /// belong to the outage.
+    down: Duration,
+    /// `pg_ctl stop -w` has returned: from here on the server is gone.
+    stopped: Duration,
+    /// The start was issued.
+    restart: Duration,
+    /// `pg_ctl start -w` has returned: the server accepts connections again.
+    up: Duration,
+}
+
+/// Kills PostgreSQL (`pg_ctl stop -m immediate`), keeps it down for `down`, starts it.
+async fn outage(pg: &Arc<PrivatePg>, t0: Instant, down: Duration) -> Outage {
+    let p = pg.clone();
+    let issued = t0.elapsed();
+    tokio::task::spawn_blocking(move || p.stop_immediate())
+        .await
+        .unwrap()
+        .expect("pg_ctl stop");
+    let stopped = t0.elapsed();
+    tokio::time::sleep(down).await;
+    let restart = t0.elapsed();
+    let p = pg.clone();
+    tokio::task::spawn_blocking(move || p.start_again())
+        .await
+        .unwrap()
+        .expect("pg_ctl start");
+    Outage {
+        down: issued,
+        stopped,
+        restart,
+        up: t0.elapsed(),
+    }
+}
+
 /// Database outage: under a steady write load, PostgreSQL dies (`pg_ctl stop -m
 /// immediate`) for 5 s and comes back. Every database request answers 503 `Service
 /// unavailable` within 5 s, /health_check stays 200, the service recovers on its own
@@ -78,19 +131,8 @@ async fn timed(t0: Instant, kind: &'static str, key: String, rb: reqwest::Reques
 async fn database_outage_under_write_load_is_503_then_recovers() {
     let _alone = alone().await;
     let Some(pg) = private_pg() else { return };
-    pg.migrate("postgres").expect("migrate the private cluster");
-    let app = TestApp::spawn(
-        Backend::Sqlite,
-        Options::new().database_url(&pg.url("postgres")),
-    )
-    .await;
     // Writers: each with its own user and brand.
-    let mut writers = vec![];
-    for _ in 0..4 {
-        let u = app.new_user().await;
-        let brand = app.create_brand(&u.token, &unique("Brand")).await;
-        writers.push((u, brand["id"].as_i64().unwrap()));
-    }
+    let (app, writers) = app_with_writers(&pg, 4).await;
     let t0 = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let app = Arc::new(app);
@@ -139,24 +181,12 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
     // Steady load, then the outage.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pg = Arc::new(pg);
-    let p = pg.clone();
-    // The outage starts when the stop is issued: requests failing while pg_ctl is still
-    // shutting the server down belong to it.
-    let t_down = t0.elapsed();
-    tokio::task::spawn_blocking(move || p.stop_immediate())
-        .await
-        .unwrap()
-        .expect("pg_ctl stop");
-    // `pg_ctl stop -w` has returned: from here on the server is gone.
-    let t_stopped = t0.elapsed();
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let t_restart = t0.elapsed();
-    let p = pg.clone();
-    tokio::task::spawn_blocking(move || p.start_again())
-        .await
-        .unwrap()
-        .expect("pg_ctl start");
-    let t_up = t0.elapsed();
+    let Outage {
+        down: t_down,
+        stopped: t_stopped,
+        restart: t_restart,
+        up: t_up,
+    } = outage(&pg, t0, Duration::from_secs(5)).await;
     // Keep loading for 12 s after the server is back (recovery must take <= 10 s).
     tokio::time::sleep(Duration::from_secs(12)).await;
     stop.store(true, Ordering::Relaxed);
@@ -347,18 +377,7 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
 async fn outage_with_idempotent_retries_stores_every_car_exactly_once() {
     let _alone = alone().await;
     let Some(pg) = private_pg() else { return };
-    pg.migrate("postgres").expect("migrate the private cluster");
-    let app = TestApp::spawn(
-        Backend::Sqlite,
-        Options::new().database_url(&pg.url("postgres")),
-    )
-    .await;
-    let mut writers = vec![];
-    for _ in 0..8 {
-        let u = app.new_user().await;
-        let brand = app.create_brand(&u.token, &unique("Brand")).await;
-        writers.push((u, brand["id"].as_i64().unwrap()));
-    }
+    let (app, writers) = app_with_writers(&pg, 8).await;
     let t0 = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let app = Arc::new(app);
@@ -398,17 +417,7 @@ async fn outage_with_idempotent_retries_stores_every_car_exactly_once() {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let pg = Arc::new(pg);
-    let p = pg.clone();
-    tokio::task::spawn_blocking(move || p.stop_immediate())
-        .await
-        .unwrap()
-        .expect("pg_ctl stop");
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let p = pg.clone();
-    tokio::task::spawn_blocking(move || p.start_again())
-        .await
-        .unwrap()
-        .expect("pg_ctl start");
+    outage(&pg, t0, Duration::from_secs(5)).await;
     tokio::time::sleep(Duration::from_secs(8)).await;
     stop.store(true, Ordering::Relaxed);
     let mut cars = vec![];
