@@ -284,7 +284,7 @@ if [ "$APP_DB" = postgres ]; then
 run_pgbench S2 S2.sql -D uid="$USER_ID" -D car_min="$CAR_MIN" -D car_max="$CAR_MAX"
 run_pgbench S3 S3.sql -D uid="$USER_ID" -D fuel=flex -D lim=20 -D off=0
 run_pgbench S4 S4.sql -D email="$EMAIL"
-run_pgbench S5 S5.sql -D uid="$USER_ID" -D brand="$BRAND" -D id=0 -D ts="$TS"
+run_pgbench S5 S5.sql -D uid="$USER_ID" -D brand="$BRAND" -D car_id=0 -D ts="$TS"
 fi
 
 record "{\"kind\":\"env_end\",\"load_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"

@@ -152,21 +152,74 @@ fn listen_addr(flag: Option<String>) -> Result<SocketAddr> {
 
 fn run(up: UpArgs) -> Result<()> {
     let started = Instant::now();
-    let manifest_path = up.from.unwrap_or_else(|| PathBuf::from("spin.toml"));
+    let manifest_path = up
+        .from
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("spin.toml"));
     let manifest_path = if manifest_path.is_dir() {
         manifest_path.join("spin.toml")
     } else {
         manifest_path
     };
     let manifest = Manifest::load(&manifest_path)?;
-    let addr = listen_addr(up.listen)?;
-    let state_dir = up.state_dir.unwrap_or_else(|| manifest.dir.join(".spin"));
+    let addr = listen_addr(up.listen.clone())?;
+    let state_dir = up
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| manifest.dir.join(".spin"));
     let runtime_config =
         runtime_config::RuntimeConfig::load(up.runtime_config.as_deref(), &state_dir)?;
     let variables = variables::resolve(&manifest, |k| std::env::var(k).ok())?;
+    let sources = read_sources(&manifest)?;
 
-    // Check every source before the (slow) compilation so a missing build
-    // is reported at once.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        // Bind before compiling so a busy port fails fast, like Spin.
+        let listener = server::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let engine = engine::build_engine()?;
+        let linker = state::linker(&engine)?;
+        let cache_dir = up.cache_dir.clone().or_else(engine::default_cache_dir);
+        let mut components = HashMap::new();
+        for (component, bytes) in sources {
+            let loaded = load_component(
+                &engine,
+                &linker,
+                cache_dir.as_deref(),
+                component,
+                &bytes,
+                &runtime_config,
+                &variables,
+            )?;
+            components.insert(component.id.clone(), loaded);
+        }
+        let triggers: Vec<(String, String)> = manifest
+            .triggers
+            .iter()
+            .map(|t| (t.route.clone(), t.component.clone()))
+            .collect();
+        let app = Arc::new(App {
+            router: routing::Router::new(&triggers),
+            components,
+            services: Arc::new(services(&runtime_config, up.spin_compat)?),
+            access_log: up.access_log,
+        });
+        server::print_routes(&app, local);
+        eprintln!(
+            "devhost: {} ready in {:.0}ms",
+            manifest.name,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        server::serve(app, listener).await
+    })
+}
+
+/// Every used component's wasm bytes, read before the (slow) compilation so that a
+/// missing build is reported at once, with the command that makes it.
+fn read_sources(manifest: &Manifest) -> Result<Vec<(&manifest::Component, Vec<u8>)>> {
     let mut sources = Vec::new();
     for c in manifest.used_components() {
         let bytes = std::fs::read(&c.source).map_err(|e| {
@@ -190,109 +243,97 @@ fn run(up: UpArgs) -> Result<()> {
         })?;
         sources.push((c, bytes));
     }
+    Ok(sources)
+}
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let manifest = &manifest;
-    runtime.block_on(async move {
-        // Bind before compiling so a busy port fails fast, like Spin.
-        let listener = server::bind(addr).await?;
-        let local = listener.local_addr()?;
-
-        let engine = engine::build_engine()?;
-        let linker = state::linker(&engine)?;
-        let cache_dir = up.cache_dir.or_else(engine::default_cache_dir);
-        let mut components = HashMap::new();
-        for (c, bytes) in sources {
-            let compiled = tokio::task::block_in_place(|| {
-                engine::load_component(&engine, &bytes, cache_dir.as_deref())
-            })
-            .with_context(|| format!("component {:?}: cannot compile {}", c.id, c.source.display()))?;
-            // A component importing an interface devhost does not provide
-            // (e.g. Spin's LLM or MQTT) is refused here with the interface named.
-            let pre = linker
-                .instantiate_pre(&compiled)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!(
-                        "component {:?} needs a host interface devhost does not provide",
-                        c.id
-                    )
-                })?;
-            let pre = wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                format!(
-                    "component {:?} is not an HTTP component (it must export wasi:http/incoming-handler)",
-                    c.id
-                )
-            })?;
-            // Like Spin: a component may only name stores the runtime config defines
-            // (`default` always is), or the app does not start.
-            if let Some(label) = c
-                .key_value_stores
-                .iter()
-                .find(|label| !runtime_config.kv_stores.contains_key(*label))
-            {
-                anyhow::bail!(
-                    "unknown key_value_stores label {label:?} for component {:?}",
-                    c.id
-                );
-            }
-            let ctx = ComponentCtx {
-                id: c.id.clone(),
-                variables: variables.get(&c.id).cloned().unwrap_or_default(),
-                allowed_hosts: allowed_hosts::AllowedHosts::parse(&c.allowed_outbound_hosts)
-                    .with_context(|| format!("component {:?}", c.id))?,
-                sqlite_databases: c.sqlite_databases.clone(),
-                key_value_stores: c.key_value_stores.clone(),
-                environment: c.environment.clone().into_iter().collect(),
-            };
-            components.insert(
-                c.id.clone(),
-                LoadedComponent {
-                    pre,
-                    ctx: Arc::new(ctx),
-                },
-            );
-        }
-
-        let services = Arc::new(Services {
-            pg: pg::PgPools::default(),
-            sqlite: runtime_config
-                .sqlite_databases
-                .iter()
-                .map(|(k, v)| (k.clone(), sqlite::SqliteDatabase::new(v.clone())))
-                .collect(),
-            kv: kv::build_stores(&runtime_config.kv_stores)?,
-            compat: match up.spin_compat {
-                Some(c) => c,
-                None => match std::env::var("DEVHOST_SPIN_COMPAT") {
-                    Ok(v) => compat::SpinCompat::parse(&v)?,
-                    Err(_) => compat::SpinCompat::default(),
-                },
-            },
-        });
-        let triggers: Vec<(String, String)> = manifest
-            .triggers
-            .iter()
-            .map(|t| (t.route.clone(), t.component.clone()))
-            .collect();
-        let app = Arc::new(App {
-            router: routing::Router::new(&triggers),
-            components,
-            services,
-            access_log: up.access_log,
-        });
-        server::print_routes(&app, local);
-        eprintln!(
-            "devhost: {} ready in {:.0}ms",
-            manifest.name,
-            started.elapsed().as_secs_f64() * 1000.0
+/// Compiles one component and checks it against the host the way Spin does at start:
+/// every import provided, an HTTP export, only key-value stores the runtime config
+/// defines; then attaches what the manifest grants it.
+fn load_component(
+    engine: &wasmtime::Engine,
+    linker: &wasmtime::component::Linker<state::HostState>,
+    cache_dir: Option<&std::path::Path>,
+    c: &manifest::Component,
+    bytes: &[u8],
+    runtime_config: &runtime_config::RuntimeConfig,
+    variables: &std::collections::BTreeMap<String, HashMap<String, String>>,
+) -> Result<LoadedComponent> {
+    let compiled = tokio::task::block_in_place(|| engine::load_component(engine, bytes, cache_dir))
+        .with_context(|| {
+            format!(
+                "component {:?}: cannot compile {}",
+                c.id,
+                c.source.display()
+            )
+        })?;
+    // A component importing an interface devhost does not provide (e.g. Spin's LLM or
+    // MQTT) is refused here with the interface named.
+    let pre = linker
+        .instantiate_pre(&compiled)
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+            format!(
+                "component {:?} needs a host interface devhost does not provide",
+                c.id
+            )
+        })?;
+    let pre = wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre)
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+            format!(
+                "component {:?} is not an HTTP component (it must export wasi:http/incoming-handler)",
+                c.id
+            )
+        })?;
+    // Like Spin: a component may only name stores the runtime config defines
+    // (`default` always is), or the app does not start.
+    if let Some(label) = c
+        .key_value_stores
+        .iter()
+        .find(|label| !runtime_config.kv_stores.contains_key(*label))
+    {
+        anyhow::bail!(
+            "unknown key_value_stores label {label:?} for component {:?}",
+            c.id
         );
-        server::serve(app, listener).await
+    }
+    let ctx = ComponentCtx {
+        id: c.id.clone(),
+        variables: variables.get(&c.id).cloned().unwrap_or_default(),
+        allowed_hosts: allowed_hosts::AllowedHosts::parse(&c.allowed_outbound_hosts)
+            .with_context(|| format!("component {:?}", c.id))?,
+        sqlite_databases: c.sqlite_databases.clone(),
+        key_value_stores: c.key_value_stores.clone(),
+        environment: c.environment.clone().into_iter().collect(),
+    };
+    Ok(LoadedComponent {
+        pre,
+        ctx: Arc::new(ctx),
+    })
+}
+
+/// The databases and stores the runtime config names, shared by every component, and
+/// which of Spin's known defects to reproduce (`--spin-compat`, else
+/// `DEVHOST_SPIN_COMPAT`).
+fn services(
+    runtime_config: &runtime_config::RuntimeConfig,
+    spin_compat: Option<compat::SpinCompat>,
+) -> Result<Services> {
+    Ok(Services {
+        pg: pg::PgPools::default(),
+        sqlite: runtime_config
+            .sqlite_databases
+            .iter()
+            .map(|(k, v)| (k.clone(), sqlite::SqliteDatabase::new(v.clone())))
+            .collect(),
+        kv: kv::build_stores(&runtime_config.kv_stores)?,
+        compat: match spin_compat {
+            Some(c) => c,
+            None => match std::env::var("DEVHOST_SPIN_COMPAT") {
+                Ok(v) => compat::SpinCompat::parse(&v)?,
+                Err(_) => compat::SpinCompat::default(),
+            },
+        },
     })
 }
 

@@ -2,6 +2,7 @@
 
 use domain::Timestamp;
 use domain::forms::Credentials;
+use repositories::users;
 use web::auth::{jwt, session_max_seconds};
 use web::views::Token;
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
@@ -44,18 +45,14 @@ fn check_credentials(
     ctx: &Ctx,
     credentials: &Credentials,
 ) -> Result<Option<(i64, Option<Timestamp>)>, ApiError> {
-    let row = ctx.db()?.query_opt(
-        "SELECT id, password_hash, password_changed_at FROM users WHERE email = $1",
-        &[credentials.email.as_str().into()],
-    )?;
+    let account = users::login_record(ctx.db()?, credentials.email.as_str())?;
     let password = credentials.password.as_str();
-    match row {
-        Some(row) => {
-            let hash = row.text(1)?;
-            if !identity::verify_password(password, &hash) {
+    match account {
+        Some(account) => {
+            if !identity::verify_password(password, &account.password_hash) {
                 return Ok(None);
             }
-            Ok(Some((row.i64(0)?, row.opt_timestamp(2)?)))
+            Ok(Some((account.id, account.password_changed_at)))
         }
         None => {
             identity::verify_dummy(password);
@@ -66,9 +63,9 @@ fn check_credentials(
 
 /// A new token for the caller, in the same session: `auth_time` is copied, and a session
 /// older than `jwt_session_max_hours` is over (401), so a stolen token cannot be kept
-/// alive forever. A token revoked by a password change is refused by `authenticate`.
+/// alive forever. A token revoked by a password change has no proof (401).
 pub fn refresh(ctx: &Ctx) -> HandlerResult {
-    let user_id = ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let token = ctx.token().ok_or(ApiError::InvalidToken)?;
     let now = Timestamp::now();
     if now.unix_seconds() - token.auth_time > session_max_seconds() {
@@ -76,7 +73,7 @@ pub fn refresh(ctx: &Ctx) -> HandlerResult {
     }
     // Never earlier than the token it replaces, which was valid: so is this one.
     let issued_at = now.unix_seconds().max(token.issued_at);
-    token_response(user_id, issued_at, token.auth_time)
+    token_response(caller.id(), issued_at, token.auth_time)
 }
 
 fn token_response(user_id: i64, issued_at: i64, auth_time: i64) -> HandlerResult {

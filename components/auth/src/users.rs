@@ -3,7 +3,8 @@
 
 use domain::Timestamp;
 use domain::forms::{NewUser, UserChanges};
-use storage::{Changes, Db, DbError, Filters, contains_pattern};
+use repositories::users::{self, Taken};
+use repositories::{Db, DbError};
 use web::error::on_unique_violation;
 use web::views::{UserPage, UserView};
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
@@ -22,38 +23,12 @@ const UNIQUE: &[(&str, &str)] = &[
 pub fn create(ctx: &Ctx) -> HandlerResult {
     let user = NewUser::parse(ctx.body())?;
     let db = ctx.db()?;
-    check_taken(
-        db,
-        Some(user.username.as_str()),
-        Some(user.email.as_str()),
-        None,
-    )?;
+    let (username, email) = (user.username.as_str(), user.email.as_str());
+    refuse_taken(db, Some(username), Some(email), None)?;
     let hash = identity::hash_password(user.password.as_str());
-    let now = Timestamp::now();
-    let row = db
-        .query_one(
-            &format!(
-                "INSERT INTO users (username, email, password_hash, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $4) RETURNING {}",
-                UserView::columns("")
-            ),
-            &[
-                user.username.as_str().into(),
-                user.email.as_str().into(),
-                hash.into(),
-                now.into(),
-            ],
-        )
-        .map_err(|e| {
-            lost_race(
-                db,
-                e,
-                Some(user.username.as_str()),
-                Some(user.email.as_str()),
-                None,
-            )
-        })?;
-    Ok(HttpResponse::json(201, &UserView::from_row(&row, 0)?))
+    let created = users::insert(db, username, email, &hash, Timestamp::now())
+        .map_err(|e| lost_race(db, e, Some(username), Some(email), None))?;
+    Ok(HttpResponse::json(201, &UserView::from(created)))
 }
 
 pub fn list(ctx: &Ctx) -> HandlerResult {
@@ -61,27 +36,11 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
     let page = query.page();
     let search = query.text("search");
     query.finish()?;
-
-    let mut filters = Filters::default();
-    if let Some(search) = search {
-        filters.add(
-            "(lower(username) LIKE {} ESCAPE '\\' OR lower(email) LIKE {} ESCAPE '\\')",
-            contains_pattern(&search),
-        );
-    }
-    let (clauses, params) = filters.into_page("id", page.limit, page.offset);
-    let rows = ctx.db()?.query(
-        &format!("SELECT {} FROM users{clauses}", UserView::columns("")),
-        &params,
-    )?;
-    let users = rows
-        .iter()
-        .map(|row| UserView::from_row(row, 0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let users = users::list(ctx.db()?, search.as_deref(), page)?;
     Ok(HttpResponse::json(
         200,
         &UserPage {
-            users,
+            users: users.into_iter().map(UserView::from).collect(),
             offset: page.offset,
             limit: page.limit,
         },
@@ -90,90 +49,56 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
 
 pub fn get(ctx: &Ctx) -> HandlerResult {
     let id = ctx.path_id("user_id")?;
-    let user = find(ctx.db()?, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    Ok(HttpResponse::json(200, &user))
+    let user = users::find(ctx.db()?, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    Ok(HttpResponse::json(200, &UserView::from(user)))
 }
 
-/// Partial update. Only fields that really change are written, and `updated_at` moves
-/// only then; the caller's own unchanged values are not duplicates.
+/// Partial update of the caller's own account. Only fields that really change are
+/// written, and `updated_at` moves only then; the caller's own unchanged values are not
+/// duplicates. A new password revokes every token issued before it (`users::update`).
 pub fn update(ctx: &Ctx) -> HandlerResult {
-    let caller = ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let id = ctx.path_id("user_id")?;
     let changes = UserChanges::parse(ctx.body())?;
     let db = ctx.db()?;
-    let current = find(db, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    if caller != id {
+    let current = users::find(db, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    if caller.id() != id {
         return Err(ApiError::Forbidden(FORBIDDEN));
     }
-
-    let username = changes.username.filter(|u| u.as_str() != current.username);
-    let email = changes.email.filter(|e| e.as_str() != current.email);
-    check_taken(
-        db,
-        username.as_ref().map(|u| u.as_str()),
-        email.as_ref().map(|e| e.as_str()),
-        Some(id),
-    )?;
-
-    let new_username = username.as_ref().map(|u| u.as_str().to_owned());
-    let new_email = email.as_ref().map(|e| e.as_str().to_owned());
-    let mut update = Changes::default();
-    if let Some(username) = username {
-        update.set("username", username.as_str());
-    }
-    if let Some(email) = email {
-        update.set("email", email.as_str());
-    }
-    let now = Timestamp::now();
-    if let Some(password) = changes.password {
-        update.set("password_hash", identity::hash_password(password.as_str()));
-        // Revokes every token issued before now, this request's own included, on every
-        // replica: each authenticated request compares its token with this column.
-        update.set("password_changed_at", now);
-    }
-    if update.is_empty() {
-        return Ok(HttpResponse::json(200, &current));
-    }
-    let (sql, params) = update.into_update("users", id, now);
-    let row = db
-        .query_one(
-            &format!("{sql} RETURNING {}", UserView::columns("")),
-            &params,
-        )
-        .map_err(|e| {
-            lost_race(
-                db,
-                e,
-                new_username.as_deref(),
-                new_email.as_deref(),
-                Some(id),
-            )
-        })?;
-    Ok(HttpResponse::json(200, &UserView::from_row(&row, 0)?))
+    let username = changes
+        .username
+        .as_ref()
+        .map(|u| u.as_str())
+        .filter(|u| *u != current.username);
+    let email = changes
+        .email
+        .as_ref()
+        .map(|e| e.as_str())
+        .filter(|e| *e != current.email);
+    refuse_taken(db, username, email, Some(id))?;
+    let hash = changes
+        .password
+        .as_ref()
+        .map(|p| identity::hash_password(p.as_str()));
+    let updated = users::update(db, &caller, &current, &changes, hash, Timestamp::now())
+        .map_err(|e| lost_race(db, e, username, email, Some(id)))?;
+    Ok(HttpResponse::json(200, &UserView::from(updated)))
 }
 
 /// Deletes the account and, through the foreign key's cascade, its cars. Its tokens
-/// stop working because authentication checks that the user exists.
+/// stop working because every proof of a caller reads the account.
 pub fn delete(ctx: &Ctx) -> HandlerResult {
-    let caller = ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let id = ctx.path_id("user_id")?;
     let db = ctx.db()?;
-    if find(db, id)?.is_none() {
+    if users::find(db, id)?.is_none() {
         return Err(ApiError::NotFound(NOT_FOUND));
     }
-    if caller != id {
+    if caller.id() != id {
         return Err(ApiError::Forbidden(FORBIDDEN));
     }
-    db.execute("DELETE FROM users WHERE id = $1", &[id.into()])?;
+    users::delete(db, &caller)?;
     Ok(HttpResponse::no_content())
-}
-
-fn find(db: &Db, id: i64) -> Result<Option<UserView>, ApiError> {
-    let row = db.query_opt(
-        &format!("SELECT {} FROM users WHERE id = $1", UserView::columns("")),
-        &[id.into()],
-    )?;
-    Ok(row.map(|r| UserView::from_row(&r, 0)).transpose()?)
 }
 
 /// A write that hit a unique constraint lost a race with a concurrent one. The database
@@ -187,7 +112,7 @@ fn lost_race(
     except: Option<i64>,
 ) -> ApiError {
     if matches!(error, DbError::UniqueViolation { .. })
-        && let Err(duplicate) = check_taken(db, username, email, except)
+        && let Err(duplicate) = refuse_taken(db, username, email, except)
     {
         return duplicate;
     }
@@ -195,29 +120,15 @@ fn lost_race(
 }
 
 /// 400 when another account already uses the username (checked first) or the email.
-fn check_taken(
+fn refuse_taken(
     db: &Db,
     username: Option<&str>,
     email: Option<&str>,
     except: Option<i64>,
 ) -> Result<(), ApiError> {
-    if username.is_none() && email.is_none() {
-        return Ok(());
+    match users::taken(db, username, email, except)? {
+        Some(Taken::Username) => Err(ApiError::BadRequest(USERNAME_TAKEN)),
+        Some(Taken::Email) => Err(ApiError::BadRequest(EMAIL_TAKEN)),
+        None => Ok(()),
     }
-    let rows = db.query(
-        "SELECT username = $1, email = $2 FROM users \
-         WHERE (username = $1 OR email = $2) AND id <> $3",
-        &[username.into(), email.into(), except.unwrap_or(0).into()],
-    )?;
-    let mut email_taken = false;
-    for row in &rows {
-        if row.bool(0).unwrap_or(false) {
-            return Err(ApiError::BadRequest(USERNAME_TAKEN));
-        }
-        email_taken |= row.bool(1).unwrap_or(false);
-    }
-    if email_taken {
-        return Err(ApiError::BadRequest(EMAIL_TAKEN));
-    }
-    Ok(())
 }

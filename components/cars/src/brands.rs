@@ -1,8 +1,10 @@
-//! `/api/v1/brands/...`
+//! `/api/v1/brands/...`: the shared catalogue, for signed-in callers. Each route proves
+//! the caller first (`Ctx::caller`), as the contract checks authentication before input.
 
 use domain::Timestamp;
 use domain::forms::{BrandChanges, NewBrand};
-use storage::{Changes, Db, DbError, Filters, contains_pattern};
+use repositories::brands::{self, Brand};
+use repositories::{Caller, DbError};
 use web::error::on_unique_violation;
 use web::views::{BrandPage, BrandView};
 use web::{ApiError, Ctx, HandlerResult, HttpResponse};
@@ -13,56 +15,27 @@ const IN_USE: &str = "Não é possível deletar marca que possui carros associad
 const UNIQUE: &[(&str, &str)] = &[("brands_name_key", NAME_TAKEN)];
 
 pub fn create(ctx: &Ctx) -> HandlerResult {
-    ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let brand = NewBrand::parse(ctx.body())?;
     let db = ctx.db()?;
-    check_name_free(db, brand.name.as_str(), None)?;
-    let row = db
-        .query_one(
-            &format!(
-                "INSERT INTO brands (name, description, is_active, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $4) RETURNING {}",
-                BrandView::columns("")
-            ),
-            &[
-                brand.name.as_str().into(),
-                brand.description.as_ref().map(|d| d.as_str()).into(),
-                brand.is_active.into(),
-                Timestamp::now().into(),
-            ],
-        )
+    refuse_taken_name(ctx, brand.name.as_str(), None)?;
+    let created = brands::insert(db, &caller, &brand, Timestamp::now())
         .map_err(|e| on_unique_violation(e, UNIQUE))?;
-    Ok(HttpResponse::json(201, &BrandView::from_row(&row, 0)?))
+    Ok(HttpResponse::json(201, &BrandView::from(created)))
 }
 
 pub fn list(ctx: &Ctx) -> HandlerResult {
-    ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let mut query = ctx.query();
     let page = query.page();
     let search = query.text("search");
     let is_active = query.bool("is_active");
     query.finish()?;
-
-    let mut filters = Filters::default();
-    if let Some(search) = search {
-        filters.add("lower(name) LIKE {} ESCAPE '\\'", contains_pattern(&search));
-    }
-    if let Some(is_active) = is_active {
-        filters.add("is_active = {}", is_active);
-    }
-    let (clauses, params) = filters.into_page("id", page.limit, page.offset);
-    let rows = ctx.db()?.query(
-        &format!("SELECT {} FROM brands{clauses}", BrandView::columns("")),
-        &params,
-    )?;
-    let brands = rows
-        .iter()
-        .map(|row| BrandView::from_row(row, 0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let brands = brands::list(ctx.db()?, &caller, search.as_deref(), is_active, page)?;
     Ok(HttpResponse::json(
         200,
         &BrandPage {
-            brands,
+            brands: brands.into_iter().map(BrandView::from).collect(),
             offset: page.offset,
             limit: page.limit,
         },
@@ -70,89 +43,52 @@ pub fn list(ctx: &Ctx) -> HandlerResult {
 }
 
 pub fn get(ctx: &Ctx) -> HandlerResult {
-    ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let id = ctx.path_id("brand_id")?;
-    let brand = find(ctx.db()?, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    Ok(HttpResponse::json(200, &brand))
+    Ok(HttpResponse::json(
+        200,
+        &BrandView::from(find(ctx, &caller, id)?),
+    ))
 }
 
 pub fn update(ctx: &Ctx) -> HandlerResult {
-    ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let id = ctx.path_id("brand_id")?;
     let changes = BrandChanges::parse(ctx.body())?;
-    let db = ctx.db()?;
-    let current = find(db, id)?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-
-    let mut update = Changes::default();
-    if let Some(name) = changes.name.filter(|n| n.as_str() != current.name) {
-        check_name_free(db, name.as_str(), Some(id))?;
-        update.set("name", name.as_str());
+    let current = find(ctx, &caller, id)?;
+    if let Some(name) = changes.name.as_ref().filter(|n| n.as_str() != current.name) {
+        refuse_taken_name(ctx, name.as_str(), Some(id))?;
     }
-    if let Some(description) = changes.description {
-        let description = description.map(|d| d.as_str().to_owned());
-        if description != current.description {
-            update.set("description", description);
-        }
-    }
-    if let Some(is_active) = changes.is_active.filter(|a| *a != current.is_active) {
-        update.set("is_active", is_active);
-    }
-    if update.is_empty() {
-        return Ok(HttpResponse::json(200, &current));
-    }
-    let (sql, params) = update.into_update("brands", id, Timestamp::now());
-    let row = db
-        .query_one(
-            &format!("{sql} RETURNING {}", BrandView::columns("")),
-            &params,
-        )
+    let updated = brands::update(ctx.db()?, &caller, &current, &changes, Timestamp::now())
         .map_err(|e| on_unique_violation(e, UNIQUE))?;
-    Ok(HttpResponse::json(200, &BrandView::from_row(&row, 0)?))
+    Ok(HttpResponse::json(200, &BrandView::from(updated)))
 }
 
 /// A brand that cars still use cannot go; the foreign key (RESTRICT) settles races.
 pub fn delete(ctx: &Ctx) -> HandlerResult {
-    ctx.authenticate()?;
+    let caller = ctx.caller()?;
     let id = ctx.path_id("brand_id")?;
+    find(ctx, &caller, id)?;
     let db = ctx.db()?;
-    if find(db, id)?.is_none() {
-        return Err(ApiError::NotFound(NOT_FOUND));
-    }
-    if db
-        .query_opt(
-            "SELECT 1 FROM cars WHERE brand_id = $1 LIMIT 1",
-            &[id.into()],
-        )?
-        .is_some()
-    {
+    if brands::in_use(db, id)? {
         return Err(ApiError::BadRequest(IN_USE));
     }
-    match db.execute("DELETE FROM brands WHERE id = $1", &[id.into()]) {
-        Ok(_) => Ok(HttpResponse::no_content()),
+    match brands::delete(db, &caller, id) {
+        Ok(()) => Ok(HttpResponse::no_content()),
         Err(DbError::ForeignKeyViolation) => Err(ApiError::BadRequest(IN_USE)),
         Err(other) => Err(other.into()),
     }
 }
 
-pub fn find(db: &Db, id: i64) -> Result<Option<BrandView>, ApiError> {
-    let row = db.query_opt(
-        &format!(
-            "SELECT {} FROM brands WHERE id = $1",
-            BrandView::columns("")
-        ),
-        &[id.into()],
-    )?;
-    Ok(row.map(|r| BrandView::from_row(&r, 0)).transpose()?)
+fn find(ctx: &Ctx, caller: &Caller, id: i64) -> Result<Brand, ApiError> {
+    brands::find(ctx.db()?, caller, id)?.ok_or(ApiError::NotFound(NOT_FOUND))
 }
 
-/// Exact, case-sensitive match on the trimmed name.
-fn check_name_free(db: &Db, name: &str, except: Option<i64>) -> Result<(), ApiError> {
-    let taken = db.query_opt(
-        "SELECT 1 FROM brands WHERE name = $1 AND id <> $2",
-        &[name.into(), except.unwrap_or(0).into()],
-    )?;
-    match taken {
-        Some(_) => Err(ApiError::BadRequest(NAME_TAKEN)),
-        None => Ok(()),
+/// Names are unique exactly (case-sensitive, trimmed): 400 before the write, and the
+/// unique index for races.
+fn refuse_taken_name(ctx: &Ctx, name: &str, except: Option<i64>) -> Result<(), ApiError> {
+    if brands::name_taken(ctx.db()?, name, except)? {
+        return Err(ApiError::BadRequest(NAME_TAKEN));
     }
+    Ok(())
 }

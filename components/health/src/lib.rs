@@ -5,10 +5,11 @@
 use std::time::Instant;
 
 use domain::Timestamp;
+use repositories::schema::{self, LATEST_MIGRATION};
+use repositories::{Db, DbError};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
-use storage::{Db, DbError, LATEST_MIGRATION};
 use web::kv::Kv;
 use web::views::{Health, HealthDetailed};
 use web::{Ctx, HandlerResult, HttpResponse, Route, api};
@@ -42,9 +43,9 @@ fn readiness(_: &Ctx) -> HandlerResult {
     let started = Instant::now();
     let url = web::config::database_url();
     let (database, applied) = match Db::open(&url).and_then(|db| {
-        db.query_one("SELECT 1", &[])?;
+        schema::ping(&db)?;
         let latency = started.elapsed();
-        Ok((latency, db.applied_migration()))
+        Ok((latency, schema::applied_migration(&db)))
     }) {
         Ok((latency, applied)) => (
             json!({ "status": "ok", "latency_ms": millis(latency) }),

@@ -44,10 +44,11 @@ impl Email {
         let domain = check_domain(domain)?;
         let address = format!("{local}@{domain}");
         let length = address.chars().count();
-        if length > 254 {
+        let max = crate::contract::EMAIL.max.unwrap_or(usize::MAX);
+        if length > max {
             return Err(format!(
                 "The email address is too long ({} characters too many).",
-                length - 254
+                length - max
             ));
         }
         Ok(Email(address))
@@ -66,10 +67,11 @@ impl fmt::Display for Email {
 
 fn check_local(local: &str) -> Result<(), String> {
     let length = local.chars().count();
-    if length > 64 {
+    let max = crate::contract::EMAIL_LOCAL_PART;
+    if length > max {
         return Err(format!(
             "The email address is too long before the @-sign ({} characters too many).",
-            length - 64
+            length - max
         ));
     }
     if local.starts_with('.') {

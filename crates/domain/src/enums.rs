@@ -15,6 +15,8 @@ macro_rules! vocabulary {
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The words a client sends, in declaration order (the document's `enum`).
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
 
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -32,7 +34,7 @@ macro_rules! vocabulary {
             /// Parses a body or query value; anything else is Pydantic's `enum` error.
             pub fn parse(value: &Value) -> Result<$name, Problem> {
                 value.as_str().and_then($name::from_text).ok_or_else(|| {
-                    let expected = expected(&[$($text),+]);
+                    let expected = expected($name::NAMES);
                     Problem::new("enum", format!("Input should be {expected}"))
                         .with_ctx(json!({ "expected": expected }))
                 })

@@ -1,9 +1,12 @@
 //! The request bodies of the API, each parsed in one call that reports every failing
-//! field in the order the old service's models declare them.
+//! field in the order the old service's models declare them. Each lists its bounded
+//! fields (`Bounded`) from `crate::contract`, which the parsers enforce and the OpenAPI
+//! document states; the schema derives carry only types and formats.
 
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::contract::{self, Bounded, Rule};
 use crate::email::Email;
 use crate::enums::{FuelType, Transmission};
 use crate::input::{Body, lax_bool, lax_int};
@@ -18,15 +21,39 @@ fn reference_id(value: &Value) -> Result<i64, Problem> {
     Ok(i64::try_from(id).unwrap_or(0))
 }
 
+const USER_RULES: &[(&str, Rule)] = &[
+    ("username", Rule::Chars(contract::USERNAME)),
+    ("email", Rule::Chars(contract::EMAIL)),
+    ("password", Rule::Chars(contract::PASSWORD)),
+];
+
+const BRAND_RULES: &[(&str, Rule)] = &[
+    ("name", Rule::Chars(contract::BRAND_NAME)),
+    ("description", Rule::Chars(contract::DESCRIPTION)),
+];
+
+const CAR_RULES: &[(&str, Rule)] = &[
+    ("model", Rule::Chars(contract::CAR_MODEL)),
+    ("factory_year", Rule::Ints(contract::YEAR)),
+    ("model_year", Rule::Ints(contract::YEAR)),
+    ("color", Rule::Chars(contract::COLOR)),
+    ("plate", Rule::Chars(contract::PLATE)),
+    ("description", Rule::Chars(contract::DESCRIPTION)),
+];
+
 /// `POST /api/v1/users/`
 #[derive(Debug, ToSchema)]
 pub struct NewUser {
-    #[schema(value_type = String, min_length = 3, max_length = 50)]
+    #[schema(value_type = String)]
     pub username: Username,
-    #[schema(value_type = String, format = Email, max_length = 254)]
+    #[schema(value_type = String, format = Email)]
     pub email: Email,
-    #[schema(value_type = String, min_length = 6, max_length = 128)]
+    #[schema(value_type = String)]
     pub password: Password,
+}
+
+impl Bounded for NewUser {
+    const RULES: &'static [(&'static str, Rule)] = USER_RULES;
 }
 
 impl NewUser {
@@ -35,27 +62,30 @@ impl NewUser {
         let username = body.required("username", Username::parse);
         let email = body.required("email", Email::parse);
         let password = body.required("password", Password::parse);
-        body.finish()?;
-        match (username, email, password) {
-            (Some(username), Some(email), Some(password)) => Ok(NewUser {
-                username,
-                email,
-                password,
-            }),
-            _ => Err(ValidationErrors::default()),
-        }
+        let built = || {
+            Some(NewUser {
+                username: username?,
+                email: email?,
+                password: password?,
+            })
+        };
+        body.finish(built())
     }
 }
 
 /// `PUT /api/v1/users/{user_id}`: any subset of the fields; absent or null = unchanged.
 #[derive(Debug, Default, ToSchema)]
 pub struct UserChanges {
-    #[schema(value_type = Option<String>, min_length = 3, max_length = 50)]
+    #[schema(value_type = Option<String>)]
     pub username: Option<Username>,
-    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    #[schema(value_type = Option<String>, format = Email)]
     pub email: Option<Email>,
-    #[schema(value_type = Option<String>, min_length = 6, max_length = 128)]
+    #[schema(value_type = Option<String>)]
     pub password: Option<Password>,
+}
+
+impl Bounded for UserChanges {
+    const RULES: &'static [(&'static str, Rule)] = USER_RULES;
 }
 
 impl UserChanges {
@@ -66,18 +96,24 @@ impl UserChanges {
             email: body.optional("email", Email::parse),
             password: body.optional("password", Password::parse),
         };
-        body.finish()?;
-        Ok(changes)
+        body.finish(Some(changes))
     }
 }
 
 /// `POST /api/v1/auth/token`
 #[derive(Debug, ToSchema)]
 pub struct Credentials {
-    #[schema(value_type = String, format = Email, max_length = 254)]
+    #[schema(value_type = String, format = Email)]
     pub email: Email,
-    #[schema(value_type = String, min_length = 6, max_length = 128)]
+    #[schema(value_type = String)]
     pub password: Password,
+}
+
+impl Bounded for Credentials {
+    const RULES: &'static [(&'static str, Rule)] = &[
+        ("email", Rule::Chars(contract::EMAIL)),
+        ("password", Rule::Chars(contract::LOGIN_PASSWORD)),
+    ];
 }
 
 impl Credentials {
@@ -85,23 +121,29 @@ impl Credentials {
         let mut body = Body::parse(raw)?;
         let email = body.required("email", Email::parse);
         let password = body.required("password", Password::parse_login);
-        body.finish()?;
-        match (email, password) {
-            (Some(email), Some(password)) => Ok(Credentials { email, password }),
-            _ => Err(ValidationErrors::default()),
-        }
+        let built = || {
+            Some(Credentials {
+                email: email?,
+                password: password?,
+            })
+        };
+        body.finish(built())
     }
 }
 
 /// `POST /api/v1/brands/`
 #[derive(Debug, ToSchema)]
 pub struct NewBrand {
-    #[schema(value_type = String, min_length = 2, max_length = 50)]
+    #[schema(value_type = String)]
     pub name: BrandName,
-    #[schema(value_type = Option<String>, max_length = 5000)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Description>,
     #[schema(default = true)]
     pub is_active: bool,
+}
+
+impl Bounded for NewBrand {
+    const RULES: &'static [(&'static str, Rule)] = BRAND_RULES;
 }
 
 impl NewBrand {
@@ -110,26 +152,27 @@ impl NewBrand {
         let name = body.required("name", BrandName::parse);
         let description = body.optional("description", Description::parse);
         let is_active = body.optional("is_active", lax_bool).unwrap_or(true);
-        body.finish()?;
-        match name {
-            Some(name) => Ok(NewBrand {
-                name,
-                description,
-                is_active,
-            }),
-            None => Err(ValidationErrors::default()),
-        }
+        let built = name.map(|name| NewBrand {
+            name,
+            description,
+            is_active,
+        });
+        body.finish(built)
     }
 }
 
 /// `PUT /api/v1/brands/{brand_id}`: `description: null` clears the description.
 #[derive(Debug, Default, ToSchema)]
 pub struct BrandChanges {
-    #[schema(value_type = Option<String>, min_length = 2, max_length = 50)]
+    #[schema(value_type = Option<String>)]
     pub name: Option<BrandName>,
-    #[schema(value_type = Option<String>, max_length = 5000)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<Description>>,
     pub is_active: Option<bool>,
+}
+
+impl Bounded for BrandChanges {
+    const RULES: &'static [(&'static str, Rule)] = BRAND_RULES;
 }
 
 impl BrandChanges {
@@ -140,33 +183,36 @@ impl BrandChanges {
             description: body.nullable("description", Description::parse),
             is_active: body.optional("is_active", lax_bool),
         };
-        body.finish()?;
-        Ok(changes)
+        body.finish(Some(changes))
     }
 }
 
 /// `POST /api/v1/cars/`
 #[derive(Debug, ToSchema)]
 pub struct NewCar {
-    #[schema(value_type = String, min_length = 2, max_length = 100)]
+    #[schema(value_type = String)]
     pub model: CarModel,
-    #[schema(value_type = i32, minimum = 1900, maximum = 2030)]
+    #[schema(value_type = i32)]
     pub factory_year: Year,
-    #[schema(value_type = i32, minimum = 1900, maximum = 2030)]
+    #[schema(value_type = i32)]
     pub model_year: Year,
-    #[schema(value_type = String, min_length = 2, max_length = 30)]
+    #[schema(value_type = String)]
     pub color: Color,
-    #[schema(value_type = String, min_length = 7, max_length = 10)]
+    #[schema(value_type = String)]
     pub plate: Plate,
     pub fuel_type: FuelType,
     pub transmission: Transmission,
     #[schema(value_type = String, pattern = r"^\d+(\.\d+)?$", example = "85000.00")]
     pub price: Price,
-    #[schema(value_type = Option<String>, max_length = 5000)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Description>,
     #[schema(default = true)]
     pub is_available: bool,
     pub brand_id: i64,
+}
+
+impl Bounded for NewCar {
+    const RULES: &'static [(&'static str, Rule)] = CAR_RULES;
 }
 
 impl NewCar {
@@ -183,67 +229,50 @@ impl NewCar {
         let description = body.optional("description", Description::parse);
         let is_available = body.optional("is_available", lax_bool).unwrap_or(true);
         let brand_id = body.required("brand_id", reference_id);
-        body.finish()?;
-        match (
-            model,
-            factory_year,
-            model_year,
-            color,
-            plate,
-            fuel_type,
-            transmission,
-            price,
-            brand_id,
-        ) {
-            (
-                Some(model),
-                Some(factory_year),
-                Some(model_year),
-                Some(color),
-                Some(plate),
-                Some(fuel_type),
-                Some(transmission),
-                Some(price),
-                Some(brand_id),
-            ) => Ok(NewCar {
-                model,
-                factory_year,
-                model_year,
-                color,
-                plate,
-                fuel_type,
-                transmission,
-                price,
+        let built = || {
+            Some(NewCar {
+                model: model?,
+                factory_year: factory_year?,
+                model_year: model_year?,
+                color: color?,
+                plate: plate?,
+                fuel_type: fuel_type?,
+                transmission: transmission?,
+                price: price?,
                 description,
                 is_available,
-                brand_id,
-            }),
-            _ => Err(ValidationErrors::default()),
-        }
+                brand_id: brand_id?,
+            })
+        };
+        body.finish(built())
     }
 }
 
 /// `PUT /api/v1/cars/{car_id}`: any create field; `owner_id` is ignored.
 #[derive(Debug, Default, ToSchema)]
 pub struct CarChanges {
-    #[schema(value_type = Option<String>, min_length = 2, max_length = 100)]
+    #[schema(value_type = Option<String>)]
     pub model: Option<CarModel>,
-    #[schema(value_type = Option<i32>, minimum = 1900, maximum = 2030)]
+    #[schema(value_type = Option<i32>)]
     pub factory_year: Option<Year>,
-    #[schema(value_type = Option<i32>, minimum = 1900, maximum = 2030)]
+    #[schema(value_type = Option<i32>)]
     pub model_year: Option<Year>,
-    #[schema(value_type = Option<String>, min_length = 2, max_length = 30)]
+    #[schema(value_type = Option<String>)]
     pub color: Option<Color>,
-    #[schema(value_type = Option<String>, min_length = 7, max_length = 10)]
+    #[schema(value_type = Option<String>)]
     pub plate: Option<Plate>,
     pub fuel_type: Option<FuelType>,
     pub transmission: Option<Transmission>,
     #[schema(value_type = Option<String>, pattern = r"^\d+(\.\d+)?$", example = "85000.00")]
     pub price: Option<Price>,
-    #[schema(value_type = Option<String>, max_length = 5000)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<Description>>,
     pub is_available: Option<bool>,
     pub brand_id: Option<i64>,
+}
+
+impl Bounded for CarChanges {
+    const RULES: &'static [(&'static str, Rule)] = CAR_RULES;
 }
 
 impl CarChanges {
@@ -262,8 +291,7 @@ impl CarChanges {
             is_available: body.optional("is_available", lax_bool),
             brand_id: body.optional("brand_id", reference_id),
         };
-        body.finish()?;
-        Ok(changes)
+        body.finish(Some(changes))
     }
 }
 

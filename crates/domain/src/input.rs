@@ -167,11 +167,12 @@ impl Body {
     }
 
     /// `Ok(())` when every field read so far was valid.
-    pub fn finish(self) -> Result<(), ValidationErrors> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
+    /// The parsed body, or every failure. A field that failed left `None` behind and an
+    /// error here, so `built` is `None` only when there are errors to answer with.
+    pub fn finish<T>(self, built: Option<T>) -> Result<T, ValidationErrors> {
+        match built {
+            Some(value) if self.errors.is_empty() => Ok(value),
+            _ => Err(self.errors),
         }
     }
 }
@@ -279,7 +280,7 @@ mod tests {
             b.required("name", |v| lax_str(v).map(str::to_owned))
                 .is_none()
         );
-        let errors = b.finish().unwrap_err();
+        let errors = b.finish(Some(())).unwrap_err();
         assert_eq!(errors.0[0].kind, "missing");
         assert_eq!(errors.0[0].loc, vec![json!("body"), json!("name")]);
         assert_eq!(errors.0[0].input, json!({"x": 1}));
@@ -293,6 +294,6 @@ mod tests {
             Some(None)
         );
         assert_eq!(b.nullable("e", |v| lax_str(v).map(str::to_owned)), None);
-        assert!(b.finish().is_ok());
+        assert!(b.finish(Some(())).is_ok());
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows about HTTP or databases, so all of it is tested natively.
 
+pub mod contract;
 pub mod email;
 pub mod enums;
 pub mod forms;

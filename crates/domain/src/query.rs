@@ -74,11 +74,16 @@ impl Query {
         Some(i64::try_from(value).unwrap_or(0))
     }
 
-    /// `offset` (>= 0, default 0) and `limit` (1..=100, default 100).
+    /// `offset` and `limit`, with the contract's bounds and defaults.
     pub fn page(&mut self) -> Page {
+        use crate::contract::{LIMIT, LIMIT_DEFAULT, OFFSET, OFFSET_DEFAULT};
         Page {
-            offset: self.int("offset", Some(0), None).unwrap_or(0),
-            limit: self.int("limit", Some(1), Some(100)).unwrap_or(100),
+            offset: self
+                .int("offset", OFFSET.min, OFFSET.max)
+                .unwrap_or(OFFSET_DEFAULT),
+            limit: self
+                .int("limit", LIMIT.min, LIMIT.max)
+                .unwrap_or(LIMIT_DEFAULT),
         }
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::contract::{self, Chars};
 use crate::input::{lax_int, lax_str};
 use crate::validation::Problem;
 
@@ -20,19 +21,19 @@ fn reject_nul(text: &str) -> Result<(), Problem> {
     }
 }
 
-fn length_between(
-    text: &str,
-    min: usize,
-    max: usize,
-    too_short: &str,
-    too_long: &str,
-) -> Result<(), Problem> {
+/// `rule`'s bounds, with the old service's messages ("{noun} deve ter pelo menos 3
+/// caracteres"), built from the same numbers the document shows.
+fn within(text: &str, rule: Chars, noun: &str) -> Result<(), Problem> {
     let length = text.chars().count();
-    if length < min {
-        return Err(Problem::rule(too_short));
+    if let Some(min) = rule.min.filter(|min| length < *min) {
+        return Err(Problem::rule(&format!(
+            "{noun} deve ter pelo menos {min} caracteres"
+        )));
     }
-    if length > max {
-        return Err(Problem::rule(too_long));
+    if let Some(max) = rule.max.filter(|max| length > *max) {
+        return Err(Problem::rule(&format!(
+            "{noun} deve ter no máximo {max} caracteres"
+        )));
     }
     Ok(())
 }
@@ -96,13 +97,7 @@ impl Username {
     pub fn parse(value: &Value) -> Result<Self, Problem> {
         let text = lax_str(value)?;
         reject_nul(text)?;
-        length_between(
-            text,
-            3,
-            50,
-            "Username deve ter pelo menos 3 caracteres",
-            "Username deve ter no máximo 50 caracteres",
-        )?;
+        within(text, contract::USERNAME, "Username")?;
         Ok(Username(text.to_owned()))
     }
 }
@@ -110,19 +105,15 @@ impl Username {
 impl Password {
     /// A new password (registration, change): 6 to 128 characters.
     pub fn parse(value: &Value) -> Result<Self, Problem> {
-        let password = Password::parse_login(value)?;
-        if password.0.chars().count() > 128 {
-            return Err(Problem::rule("Senha deve ter no máximo 128 caracteres"));
-        }
-        Ok(password)
+        let text = lax_str(value)?;
+        within(text, contract::PASSWORD, "Senha")?;
+        Ok(Password(text.to_owned()))
     }
 
     /// A password typed at login: only the minimum applies, as in the old service.
     pub fn parse_login(value: &Value) -> Result<Self, Problem> {
         let text = lax_str(value)?;
-        if text.chars().count() < 6 {
-            return Err(Problem::rule("Senha deve ter pelo menos 6 caracteres"));
-        }
+        within(text, contract::LOGIN_PASSWORD, "Senha")?;
         Ok(Password(text.to_owned()))
     }
 }
@@ -131,13 +122,7 @@ impl BrandName {
     pub fn parse(value: &Value) -> Result<Self, Problem> {
         let text = lax_str(value)?.trim();
         reject_nul(text)?;
-        length_between(
-            text,
-            2,
-            50,
-            "Nome da marca deve ter pelo menos 2 caracteres",
-            "Nome da marca deve ter no máximo 50 caracteres",
-        )?;
+        within(text, contract::BRAND_NAME, "Nome da marca")?;
         Ok(BrandName(text.to_owned()))
     }
 }
@@ -146,11 +131,7 @@ impl Description {
     pub fn parse(value: &Value) -> Result<Self, Problem> {
         let text = lax_str(value)?;
         reject_nul(text)?;
-        if text.chars().count() > 5000 {
-            return Err(Problem::rule(
-                "Descrição deve ter no máximo 5000 caracteres",
-            ));
-        }
+        within(text, contract::DESCRIPTION, "Descrição")?;
         Ok(Description(text.to_owned()))
     }
 }
@@ -159,13 +140,7 @@ impl CarModel {
     pub fn parse(value: &Value) -> Result<Self, Problem> {
         let text = lax_str(value)?.trim();
         reject_nul(text)?;
-        length_between(
-            text,
-            2,
-            100,
-            "Modelo deve ter pelo menos 2 caracteres",
-            "Modelo deve ter no máximo 100 caracteres",
-        )?;
+        within(text, contract::CAR_MODEL, "Modelo")?;
         Ok(CarModel(text.to_owned()))
     }
 }
@@ -174,13 +149,7 @@ impl Color {
     pub fn parse(value: &Value) -> Result<Self, Problem> {
         let text = lax_str(value)?.trim();
         reject_nul(text)?;
-        length_between(
-            text,
-            2,
-            30,
-            "Cor deve ter pelo menos 2 caracteres",
-            "Cor deve ter no máximo 30 caracteres",
-        )?;
+        within(text, contract::COLOR, "Cor")?;
         Ok(Color(text.to_owned()))
     }
 }
@@ -189,13 +158,21 @@ impl Plate {
     pub fn parse(value: &Value) -> Result<Self, Problem> {
         let text = lax_str(value)?.trim().to_uppercase();
         reject_nul(&text)?;
-        let message = "Placa deve ter entre 7 e 10 caracteres";
-        length_between(&text, 7, 10, message, message)?;
+        // One message for both ends, as in the old service.
+        let length = text.chars().count();
+        let (min, max) = (contract::PLATE.min, contract::PLATE.max);
+        if min.is_some_and(|min| length < min) || max.is_some_and(|max| length > max) {
+            return Err(Problem::rule(&format!(
+                "Placa deve ter entre {} e {} caracteres",
+                min.unwrap_or(0),
+                max.unwrap_or(usize::MAX)
+            )));
+        }
         Ok(Plate(text))
     }
 }
 
-/// A factory or model year, 1900 to 2030.
+/// A factory or model year (`contract::YEAR`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Year(i32);
@@ -203,8 +180,14 @@ pub struct Year(i32);
 impl Year {
     pub fn parse(value: &Value) -> Result<Self, Problem> {
         let year = lax_int(value)?;
-        if !(1900..=2030).contains(&year) {
-            return Err(Problem::rule("Ano deve estar entre 1900 e 2030"));
+        let (min, max) = (
+            contract::YEAR.min.unwrap_or(i64::MIN),
+            contract::YEAR.max.unwrap_or(i64::MAX),
+        );
+        if year < i128::from(min) || year > i128::from(max) {
+            return Err(Problem::rule(&format!(
+                "Ano deve estar entre {min} e {max}"
+            )));
         }
         Ok(Year(year as i32))
     }

@@ -23,7 +23,7 @@
 //!
 //! SQLite is not affected and runs statements as written.
 
-use spin_sdk::wit::pg4::DbValue;
+use spin_sdk::wit::pg4::{Column, DbValue};
 
 /// The statement, guarded.
 pub fn wrap(sql: &str) -> String {
@@ -38,6 +38,11 @@ pub fn wrap(sql: &str) -> String {
          LEFT JOIN (SELECT row_number() OVER () AS __n, __q.* FROM __q) AS __r ON TRUE \
          ORDER BY __r.__n"
     )
+}
+
+/// The statement's own columns: the numbering column removed.
+pub fn own_columns(columns: Vec<Column>) -> impl Iterator<Item = Column> {
+    columns.into_iter().skip(1)
 }
 
 /// The statement's own rows: the marker row dropped, the numbering column removed.

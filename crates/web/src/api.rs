@@ -46,25 +46,25 @@ impl Endpoint {
     }
 }
 
+use domain::contract::{LIMIT, LIMIT_DEFAULT, OFFSET, OFFSET_DEFAULT};
+
 const PAGE: [Param; 2] = [
     Param::Int {
         name: "offset",
-        min: Some(0),
-        max: None,
-        default: Some(0),
+        min: OFFSET.min,
+        max: OFFSET.max,
+        default: Some(OFFSET_DEFAULT),
     },
     Param::Int {
         name: "limit",
-        min: Some(1),
-        max: Some(100),
-        default: Some(100),
+        min: LIMIT.min,
+        max: LIMIT.max,
+        default: Some(LIMIT_DEFAULT),
     },
 ];
 
-pub const FUEL_TYPES: &[&str] = &[
-    "gasoline", "ethanol", "flex", "diesel", "electric", "hybrid",
-];
-pub const TRANSMISSIONS: &[&str] = &["manual", "automatic", "semi_automatic", "cvt"];
+const FUEL_TYPES: &[&str] = domain::FuelType::NAMES;
+const TRANSMISSIONS: &[&str] = domain::Transmission::NAMES;
 
 macro_rules! endpoint {
     ($name:ident, $method:literal, $template:literal, $tag:literal, $summary:literal,

@@ -2,6 +2,7 @@
 
 use domain::Timestamp;
 use identity::{Jwt, JwtAlgorithm, TokenError};
+use repositories::{Caller, Claim, users};
 
 use crate::ApiError;
 use crate::config::variable;
@@ -69,24 +70,13 @@ pub fn session_max_seconds() -> i64 {
 }
 
 impl Ctx<'_> {
-    /// The id of the calling user: a valid token whose user still exists. Runs before
-    /// any validation of the request, as the contract orders it. Handlers that write
-    /// use this form, so nothing is written for a deleted user.
-    pub fn authenticate(&self) -> Result<i64, ApiError> {
-        let user_id = self.authenticate_deferred()?;
-        self.confirm_caller()?;
-        Ok(user_id)
-    }
-
-    /// The id in a valid token, with the check that the user still exists left for
-    /// later: either a row read by the handler proves it (`caller_exists`), or the
-    /// pipeline runs the check after the handler and answers 401 if the user is gone —
-    /// whatever the handler answered, so the contract's order of checks still holds.
-    /// For reads, this saves a round trip on the hot path.
-    pub fn authenticate_deferred(&self) -> Result<i64, ApiError> {
-        // Verified once per request (the Idempotency-Key layer authenticates first).
+    /// What the request's bearer token claims: verified (signature, expiry), not yet
+    /// checked against the database. Routes that read or write through a statement that
+    /// proves the caller by itself (`repositories::cars`) start here; the rest use
+    /// [`Ctx::caller`]. Verified once per request (the Idempotency-Key layer asks first).
+    pub fn claim(&self) -> Result<Claim, ApiError> {
         if let Some(verified) = self.token() {
-            return Ok(verified.user_id);
+            return Ok(Claim::new(verified.user_id, verified.issued_at));
         }
         let token = bearer_token(self.request.header("authorization"))?;
         let verified = jwt()?
@@ -96,30 +86,38 @@ impl Ctx<'_> {
                 TokenError::Invalid => ApiError::InvalidToken,
             })?;
         self.set_token(verified);
-        Ok(verified.user_id)
+        Ok(Claim::new(verified.user_id, verified.issued_at))
     }
 
-    /// Checks (once) that the token's user still exists and that the token was not issued
-    /// before the user's last password change (revision 2: a changed password revokes
-    /// older tokens). Ids are never reused, so a deleted user's token never finds
-    /// another account.
-    pub fn confirm_caller(&self) -> Result<(), ApiError> {
-        let Some(user_id) = self.user() else {
-            return Ok(());
-        };
-        if self.user_confirmed() || self.token().is_none() {
-            return Ok(());
-        }
-        let row = self.db()?.query_opt(
-            "SELECT password_changed_at FROM users WHERE id = $1",
-            &[user_id.into()],
-        )?;
-        let Some(row) = row else {
-            return Err(ApiError::InvalidToken);
-        };
-        self.caller_seen(row.opt_timestamp(0)?)
+    /// The proof that the caller's account exists and accepts the token (a deleted
+    /// account, or a password changed since the token was issued, gets 401). Ids are
+    /// never reused, so a deleted user's token never finds another account.
+    pub fn caller(&self) -> Result<Caller, ApiError> {
+        let claim = self.claim()?;
+        self.prove(&claim)
+    }
+
+    /// The proof for a claim, by its own statement.
+    pub fn prove(&self, claim: &Claim) -> Result<Caller, ApiError> {
+        users::confirm(self.db()?, claim)?.ok_or(ApiError::InvalidToken)
+    }
+
+    /// Reads the request's input (path, query, body) for a handler whose proof of the
+    /// caller comes later, from its one statement. When the input is refused, the caller
+    /// is proven first, so a refused account still gets its 401 before any 422: the
+    /// contract checks authentication first.
+    pub fn input<T>(
+        &self,
+        claim: &Claim,
+        read: impl FnOnce(&Self) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        read(self).or_else(|refused| {
+            self.prove(claim)?;
+            Err(refused)
+        })
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,10 @@
 
 use std::cell::{Cell, OnceCell};
 
-use domain::Timestamp;
 use identity::VerifiedToken;
 
 use domain::query::Query;
-use storage::Db;
+use repositories::Db;
 
 use crate::ApiError;
 use crate::config::{Settings, database_url};
@@ -22,9 +21,6 @@ pub struct Ctx<'a> {
     user_id: Cell<Option<i64>>,
     /// The caller's verified token, when the route authenticates.
     token: Cell<Option<VerifiedToken>>,
-    /// Whether the database confirmed that the token's user exists and that the token
-    /// was issued after the account's sessions became valid (revision 2).
-    user_confirmed: Cell<bool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -42,7 +38,6 @@ impl<'a> Ctx<'a> {
             db: OnceCell::new(),
             user_id: Cell::new(None),
             token: Cell::new(None),
-            user_confirmed: Cell::new(false),
         }
     }
 
@@ -89,43 +84,13 @@ impl<'a> Ctx<'a> {
         self.user_id.get()
     }
 
-    pub(crate) fn user_confirmed(&self) -> bool {
-        self.user_confirmed.get()
-    }
-
     pub(crate) fn set_token(&self, token: VerifiedToken) {
         self.set_user(token.user_id);
         self.token.set(Some(token));
     }
 
-    /// The caller's verified token (after `authenticate`/`authenticate_deferred`).
+    /// The caller's verified token (after `claim` or `caller`).
     pub fn token(&self) -> Option<VerifiedToken> {
         self.token.get()
-    }
-
-    /// When the caller's token was issued (the start of its `iat` second), as stored
-    /// timestamps compare it: the token is valid for an account whose
-    /// `password_changed_at` is NULL or earlier (`password_changed_at < $n`).
-    pub fn token_issued_at(&self) -> Timestamp {
-        Timestamp::from_micros(
-            self.token
-                .get()
-                .map_or(0, |t| t.issued_at.saturating_mul(1_000_000)),
-        )
-    }
-
-    /// A row just read shows the caller's account (e.g. a car joined with its owner, who
-    /// is the caller) and its last password change: that settles authentication without
-    /// a separate lookup. A token issued before that change is refused (revision 2).
-    /// `iat` has whole seconds, so a token of the change's own second counts as issued
-    /// before it; logins and refreshes after a change are issued in the next second
-    /// (see the auth component), so they are never caught.
-    pub fn caller_seen(&self, password_changed_at: Option<Timestamp>) -> Result<(), ApiError> {
-        let issued = self.token_issued_at();
-        if password_changed_at.is_some_and(|changed| changed >= issued) {
-            return Err(ApiError::InvalidToken);
-        }
-        self.user_confirmed.set(true);
-        Ok(())
     }
 }

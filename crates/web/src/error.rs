@@ -1,7 +1,7 @@
 //! Every way a request can fail, mapped to a status code and body in one place.
 
 use domain::ValidationErrors;
-use storage::DbError;
+use repositories::DbError;
 
 use crate::http::HttpResponse;
 

@@ -14,9 +14,10 @@
 
 use domain::Timestamp;
 use domain::validation::{Problem, Source, ValidationErrors};
+use repositories::Db;
+use repositories::idempotency::{self as keys, Slot};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use storage::{Db, DbError};
 
 use crate::api::Endpoint;
 use crate::context::Ctx;
@@ -53,25 +54,34 @@ pub fn run(
     }
     // Authentication first, as for every protected route: a refused token is answered
     // as it would be without the header, and nothing is stored for it.
-    let caller = if endpoint.auth {
-        ctx.authenticate_deferred()?
+    // Keys are scoped by the token's claim; the handler proves the caller as it would
+    // without the header.
+    let caller_id = if endpoint.auth {
+        ctx.claim()?.user_id()
     } else {
         0
     };
     let slot = Slot {
-        caller,
+        caller_id,
         route: format!("{} {}", ctx.request.method, route_path(&ctx.request.path)),
         key: parse_key(raw)?,
         fingerprint: fingerprint(ctx.body()),
     };
     let db = ctx.db()?;
     let now = Timestamp::now().unix_seconds();
-    if !slot.claim(db, now)? {
-        return slot.earlier_answer(db);
+    let claimed = keys::claim(
+        db,
+        &slot,
+        now,
+        now - TTL_SECONDS,
+        now - ABANDONED_AFTER_SECONDS,
+    )?;
+    if !claimed {
+        return earlier_answer(db, &slot);
     }
 
     if let Err(error) = db.begin() {
-        slot.release(db);
+        release(db, &slot);
         return Err(error.into());
     }
     // Client errors are answers like any other: stored, and replayed to a retry.
@@ -81,10 +91,17 @@ pub fn run(
     };
     match outcome {
         Ok(response) if response.status < 500 => {
-            let stored = slot.record(db, &response).and_then(|()| db.commit());
+            let stored = keys::record(
+                db,
+                &slot,
+                response.status,
+                response.header("content-type"),
+                &String::from_utf8_lossy(&response.body),
+            )
+            .and_then(|()| db.commit());
             if let Err(error) = stored {
                 db.rollback();
-                slot.release(db);
+                release(db, &slot);
                 return Err(error.into());
             }
             if random_byte().is_multiple_of(PURGE_ONE_IN) {
@@ -94,121 +111,48 @@ pub fn run(
         }
         failed => {
             db.rollback();
-            slot.release(db);
+            release(db, &slot);
             failed
         }
     }
 }
 
-/// One key of one caller on one route.
-struct Slot {
-    caller: i64,
-    route: String,
-    key: String,
-    fingerprint: String,
+/// The key is taken: the stored answer (same body), 422 (another body) or 409 (the first
+/// request is still running).
+fn earlier_answer(db: &Db, slot: &Slot) -> HandlerResult {
+    // Released between our claim and this read: the first request failed and its retry
+    // may run. Asking the client to retry is the honest answer.
+    let Some(stored) = keys::stored(db, slot)? else {
+        return Err(ApiError::IdempotencyKeyInFlight);
+    };
+    if stored.fingerprint != slot.fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    let Some(answer) = stored.answer else {
+        return Err(ApiError::IdempotencyKeyInFlight);
+    };
+    let mut response = HttpResponse {
+        status: u16::try_from(answer.status)
+            .map_err(|_| ApiError::Internal(format!("stored status {}", answer.status)))?,
+        headers: Vec::new(),
+        body: answer.body.into_bytes(),
+    };
+    if let Some(content_type) = answer.content_type {
+        response.set_header("content-type", &content_type);
+    }
+    response.set_header(REPLAYED_HEADER, "true");
+    Ok(response)
 }
 
-impl Slot {
-    /// Claims the key: true when this request is the one to run. An expired answer, or
-    /// an abandoned claim, is taken over in the same statement.
-    fn claim(&self, db: &Db, now: i64) -> Result<bool, DbError> {
-        let claimed = db.query_opt(
-            "INSERT INTO idempotency_keys \
-             (caller_id, route, idempotency_key, fingerprint, created_at) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (caller_id, route, idempotency_key) DO UPDATE SET \
-             fingerprint = excluded.fingerprint, status = NULL, content_type = NULL, \
-             body = NULL, created_at = excluded.created_at \
-             WHERE idempotency_keys.created_at < $6 \
-             OR (idempotency_keys.status IS NULL AND idempotency_keys.created_at < $7) \
-             RETURNING created_at",
-            &[
-                self.caller.into(),
-                self.route.as_str().into(),
-                self.key.as_str().into(),
-                self.fingerprint.as_str().into(),
-                now.into(),
-                (now - TTL_SECONDS).into(),
-                (now - ABANDONED_AFTER_SECONDS).into(),
-            ],
-        )?;
-        Ok(claimed.is_some())
-    }
-
-    /// The key is taken: the stored answer (same body), 422 (another body) or 409 (the
-    /// first request is still running).
-    fn earlier_answer(&self, db: &Db) -> HandlerResult {
-        let row = db.query_opt(
-            "SELECT fingerprint, status, content_type, body FROM idempotency_keys \
-             WHERE caller_id = $1 AND route = $2 AND idempotency_key = $3",
-            &[
-                self.caller.into(),
-                self.route.as_str().into(),
-                self.key.as_str().into(),
-            ],
-        )?;
-        // Released between our claim and this read: the first request failed and its
-        // retry may run. Asking the client to retry is the honest answer.
-        let Some(row) = row else {
-            return Err(ApiError::IdempotencyKeyInFlight);
-        };
-        if row.text(0)? != self.fingerprint {
-            return Err(ApiError::IdempotencyKeyReused);
-        }
-        let Some(status) = row.opt_i64(1)? else {
-            return Err(ApiError::IdempotencyKeyInFlight);
-        };
-        let mut response = HttpResponse {
-            status: u16::try_from(status)
-                .map_err(|_| ApiError::Internal(format!("stored status {status}")))?,
-            headers: Vec::new(),
-            body: row.opt_text(3)?.unwrap_or_default().into_bytes(),
-        };
-        if let Some(content_type) = row.opt_text(2)? {
-            response.set_header("content-type", &content_type);
-        }
-        response.set_header(REPLAYED_HEADER, "true");
-        Ok(response)
-    }
-
-    /// Stores the answer, inside the write's transaction.
-    fn record(&self, db: &Db, response: &HttpResponse) -> Result<(), DbError> {
-        db.execute(
-            "UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3 \
-             WHERE caller_id = $4 AND route = $5 AND idempotency_key = $6",
-            &[
-                i32::from(response.status).into(),
-                response.header("content-type").into(),
-                String::from_utf8_lossy(&response.body).into_owned().into(),
-                self.caller.into(),
-                self.route.as_str().into(),
-                self.key.as_str().into(),
-            ],
-        )
-        .map(drop)
-    }
-
-    /// Gives the key back after a failure, so a retry runs at once. When the database is
-    /// gone this fails too, and the claim is taken over after `ABANDONED_AFTER_SECONDS`.
-    fn release(&self, db: &Db) {
-        let _ = db.execute(
-            "DELETE FROM idempotency_keys \
-             WHERE caller_id = $1 AND route = $2 AND idempotency_key = $3 AND status IS NULL",
-            &[
-                self.caller.into(),
-                self.route.as_str().into(),
-                self.key.as_str().into(),
-            ],
-        );
-    }
+/// Gives the key back after a failure, so a retry runs at once. When the database is gone
+/// this fails too, and the claim is taken over after `ABANDONED_AFTER_SECONDS`.
+fn release(db: &Db, slot: &Slot) {
+    let _ = keys::release(db, slot);
 }
 
 /// Deletes answers past their lifetime; a failure only leaves them for the next purge.
 fn purge_expired(ctx: &Ctx, db: &Db, now: i64) {
-    if let Err(error) = db.execute(
-        "DELETE FROM idempotency_keys WHERE created_at < $1",
-        &[(now - TTL_SECONDS).into()],
-    ) {
+    if let Err(error) = keys::purge(db, now - TTL_SECONDS) {
         log::emit(
             ctx.settings.log_level,
             log::Level::Warning,

@@ -5,6 +5,8 @@
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
+use domain::contract::{Bounded, Chars, Ints, Rule};
+
 use crate::api::{ALL, Endpoint, Param};
 
 /// Adds `T`'s schema and every schema it refers to.
@@ -18,6 +20,37 @@ fn add<T: ToSchema>(schemas: &mut Map<String, Value>) {
         T::name().into_owned(),
         serde_json::to_value(T::schema()).unwrap_or(Value::Null),
     );
+}
+
+/// Adds a request body's schema with the bounds of its fields, from `domain::contract`.
+fn add_form<T: ToSchema + Bounded>(schemas: &mut Map<String, Value>) {
+    add::<T>(schemas);
+    let Some(properties) = schemas
+        .get_mut(T::name().as_ref())
+        .and_then(|schema| schema.get_mut("properties"))
+    else {
+        return;
+    };
+    for (field, rule) in T::RULES {
+        let Some(property) = properties.get_mut(*field) else {
+            continue;
+        };
+        let bounds = match *rule {
+            Rule::Chars(Chars { min, max }) => [
+                ("minLength", min.map(|n| json!(n))),
+                ("maxLength", max.map(|n| json!(n))),
+            ],
+            Rule::Ints(Ints { min, max }) => [
+                ("minimum", min.map(|n| json!(n))),
+                ("maximum", max.map(|n| json!(n))),
+            ],
+        };
+        for (keyword, value) in bounds {
+            if let Some(value) = value {
+                property[keyword] = value;
+            }
+        }
+    }
 }
 
 /// Every component schema the endpoints refer to.
@@ -34,13 +67,13 @@ pub fn schemas() -> Map<String, Value> {
     add::<Token>(&mut schemas);
     add::<Health>(&mut schemas);
     add::<HealthDetailed>(&mut schemas);
-    add::<NewUser>(&mut schemas);
-    add::<UserChanges>(&mut schemas);
-    add::<Credentials>(&mut schemas);
-    add::<NewBrand>(&mut schemas);
-    add::<BrandChanges>(&mut schemas);
-    add::<NewCar>(&mut schemas);
-    add::<CarChanges>(&mut schemas);
+    add_form::<NewUser>(&mut schemas);
+    add_form::<UserChanges>(&mut schemas);
+    add_form::<Credentials>(&mut schemas);
+    add_form::<NewBrand>(&mut schemas);
+    add_form::<BrandChanges>(&mut schemas);
+    add_form::<NewCar>(&mut schemas);
+    add_form::<CarChanges>(&mut schemas);
     add::<domain::FieldError>(&mut schemas);
     // `loc` mixes names and offsets and `input` is whatever the client sent; JSON
     // values of any type, which the derive cannot express from `serde_json::Value`.
@@ -372,5 +405,221 @@ mod tests {
             );
             assert_eq!(op["responses"].get("409").is_some(), expected);
         }
+    }
+
+    /// Whether the body parser behind `schema` refuses `value` at `field` (other fields
+    /// may be missing: only the field's own entry counts).
+    fn refuses(schema: &str, field: &str, value: Value) -> bool {
+        use domain::forms::*;
+        let body = serde_json::to_vec(&json!({ field: value })).unwrap();
+        let errors = match schema {
+            "NewUser" => NewUser::parse(&body).err(),
+            "UserChanges" => UserChanges::parse(&body).err(),
+            "Credentials" => Credentials::parse(&body).err(),
+            "NewBrand" => NewBrand::parse(&body).err(),
+            "BrandChanges" => BrandChanges::parse(&body).err(),
+            "NewCar" => NewCar::parse(&body).err(),
+            "CarChanges" => CarChanges::parse(&body).err(),
+            other => panic!("no parser for {other}"),
+        };
+        errors.is_some_and(|errors| {
+            errors
+                .0
+                .iter()
+                .any(|e| e.loc == [json!("body"), json!(field)])
+        })
+    }
+
+    const BODIES: [&str; 7] = [
+        "NewUser",
+        "UserChanges",
+        "Credentials",
+        "NewBrand",
+        "BrandChanges",
+        "NewCar",
+        "CarChanges",
+    ];
+
+    fn has_type(property: &Value, wanted: &str) -> bool {
+        match &property["type"] {
+            Value::String(t) => t == wanted,
+            Value::Array(ts) => ts.iter().any(|t| t == wanted),
+            _ => false,
+        }
+    }
+
+    /// A text of exactly `length` characters that the property's format allows.
+    fn text_of(property: &Value, length: usize) -> String {
+        if property["format"] != "email" {
+            return "a".repeat(length);
+        }
+        // Labels of at most 60 characters, so that only the total length matters.
+        let mut domain = String::from("com");
+        let mut left = length - "user@".len() - domain.len();
+        while left > 0 {
+            let label = (left - 1).min(60);
+            let label = if left - 1 - label == 1 {
+                label - 1
+            } else {
+                label
+            };
+            domain = format!("{}.{domain}", "x".repeat(label));
+            left -= label + 1;
+        }
+        format!("user@{domain}")
+    }
+
+    /// A value for a failure message: long texts by their length.
+    fn short(value: &Value) -> String {
+        match value.as_str() {
+            Some(text) if text.chars().count() > 20 => {
+                format!("<{} characters>", text.chars().count())
+            }
+            _ => value.to_string(),
+        }
+    }
+
+    fn bound(property: &Value, keyword: &str) -> Option<i64> {
+        property.get(keyword).and_then(Value::as_i64)
+    }
+
+    #[test]
+    fn every_documented_bound_is_enforced() {
+        let doc = document();
+        let mut checked = 0;
+        for schema in BODIES {
+            let properties = doc["components"]["schemas"][schema]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{schema} has no properties"));
+            for (field, property) in properties {
+                let at = |ok: bool, value: Value| {
+                    assert_eq!(
+                        !refuses(schema, field, value.clone()),
+                        ok,
+                        "{schema}.{field} = {}: the document and the parser disagree",
+                        short(&value)
+                    );
+                };
+                if let Some(min) = bound(property, "minLength") {
+                    at(true, json!(text_of(property, min as usize)));
+                    at(false, json!(text_of(property, min as usize - 1)));
+                    checked += 1;
+                }
+                if let Some(max) = bound(property, "maxLength") {
+                    at(true, json!(text_of(property, max as usize)));
+                    at(false, json!(text_of(property, max as usize + 1)));
+                    checked += 1;
+                }
+                if let Some(min) = bound(property, "minimum") {
+                    at(true, json!(min));
+                    at(false, json!(min - 1));
+                    checked += 1;
+                }
+                if let Some(max) = bound(property, "maximum") {
+                    at(true, json!(max));
+                    at(false, json!(max + 1));
+                    checked += 1;
+                }
+            }
+        }
+        // And nothing of `domain::forms`' lists went missing on the way to the document.
+        fn bounds<T: Bounded>() -> usize {
+            T::RULES
+                .iter()
+                .map(|(_, rule)| match rule {
+                    Rule::Chars(c) => usize::from(c.min.is_some()) + usize::from(c.max.is_some()),
+                    Rule::Ints(i) => usize::from(i.min.is_some()) + usize::from(i.max.is_some()),
+                })
+                .sum()
+        }
+        use domain::forms::*;
+        let listed = bounds::<NewUser>()
+            + bounds::<UserChanges>()
+            + bounds::<Credentials>()
+            + bounds::<NewBrand>()
+            + bounds::<BrandChanges>()
+            + bounds::<NewCar>()
+            + bounds::<CarChanges>();
+        assert_eq!(checked, listed);
+        assert_eq!(listed, 40);
+    }
+
+    #[test]
+    fn every_enforced_bound_is_documented() {
+        let doc = document();
+        for schema in BODIES {
+            let properties = doc["components"]["schemas"][schema]["properties"]
+                .as_object()
+                .unwrap();
+            for (field, property) in properties {
+                let free = |value: Value| {
+                    assert!(
+                        !refuses(schema, field, value.clone()),
+                        "{schema}.{field} refuses {}, which the document allows",
+                        short(&value)
+                    );
+                };
+                // Text governed by a format or pattern has its own rules.
+                let plain = property.get("format").is_none() && property.get("pattern").is_none();
+                if has_type(property, "string") && plain {
+                    if property.get("minLength").is_none() {
+                        free(json!("a"));
+                    }
+                    if property.get("maxLength").is_none() {
+                        free(json!("a".repeat(10_000)));
+                    }
+                }
+                if has_type(property, "integer") {
+                    if property.get("minimum").is_none() {
+                        free(json!(-1_000_000_000_000_i64));
+                    }
+                    if property.get("maximum").is_none() {
+                        free(json!(1_000_000_000_000_i64));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn page_bounds_are_the_ones_documented() {
+        let doc = document();
+        let parameters = doc["paths"]["/api/v1/cars"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        for name in ["offset", "limit"] {
+            let schema = &parameters.iter().find(|p| p["name"] == name).unwrap()["schema"];
+            let refused = |value: i64| {
+                let mut query = domain::query::Query::parse(&format!("{name}={value}"));
+                let page = query.page();
+                let default = domain::query::Query::parse("").page();
+                query.finish().is_err() && page == default
+            };
+            let min = schema["minimum"].as_i64().unwrap();
+            assert!(!refused(min) && refused(min - 1), "{name} minimum");
+            match schema["maximum"].as_i64() {
+                Some(max) => assert!(!refused(max) && refused(max + 1), "{name} maximum"),
+                None => assert!(!refused(i64::MAX), "{name} has no maximum"),
+            }
+            let default = domain::query::Query::parse("").page();
+            let documented = schema["default"].as_i64().unwrap();
+            let actual = if name == "offset" {
+                default.offset
+            } else {
+                default.limit
+            };
+            assert_eq!(actual, documented, "{name} default");
+        }
+        let fuel = &parameters
+            .iter()
+            .find(|p| p["name"] == "fuel_type")
+            .unwrap()["schema"];
+        for word in fuel["enum"].as_array().unwrap() {
+            assert!(domain::FuelType::parse(word).is_ok(), "{word}");
+        }
+        assert_eq!(
+            fuel["enum"].as_array().unwrap().len(),
+            domain::FuelType::ALL.len()
+        );
     }
 }

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, Response};
 
+use crate::HandlerResult;
 use crate::api;
 use crate::config::Settings;
 use crate::context::Ctx;
@@ -36,46 +37,7 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
     let (request, too_large) = read_request(incoming).await;
     let request_id = request_id(&request);
 
-    let mut route_label = UNMATCHED_ROUTE;
-    let mut user = None;
-    let mut queries = 0;
-    // Orchestrators probe health, and Prometheus scrapes, by pod IP or Service name,
-    // whatever the public host names are.
-    let is_probe = [&api::HEALTH, &api::HEALTH_DETAILED, &api::METRICS]
-        .iter()
-        .any(|probe| probe.template == request.path);
-    let outcome = if !is_probe && !settings.host_allowed(request.header("host")) {
-        Err(ApiError::InvalidHost)
-    } else if let Some(preflight) = preflight(&request, &settings) {
-        preflight
-    } else if too_large {
-        Err(ApiError::PayloadTooLarge)
-    } else {
-        match find(routes, &request.method, &request.path) {
-            Match::Found(route, params) => {
-                route_label = route.template();
-                let ctx = Ctx::new(&request, params, &settings, &request_id);
-                let result = idempotency::run(&ctx, route.endpoint, |ctx| {
-                    let result = (route.handler)(ctx);
-                    // A deferred authentication is settled now: a token of a deleted
-                    // user gets its 401 whatever the handler found.
-                    if !result.as_ref().is_err_and(ApiError::is_token_rejection) {
-                        ctx.confirm_caller()?;
-                    }
-                    result
-                });
-                user = ctx.user();
-                queries = ctx.queries_run();
-                result
-            }
-            Match::WrongMethod(template) => {
-                route_label = template;
-                Err(ApiError::MethodNotAllowed)
-            }
-            Match::NotFound => Err(ApiError::UnknownPath),
-        }
-    };
-
+    let (outcome, trace) = handle(&request, too_large, routes, &settings, &request_id);
     let mut response = match outcome {
         Ok(response) => response,
         Err(error) => {
@@ -84,14 +46,87 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
                     settings.log_level,
                     Level::Error,
                     "request failed",
-                    json!({ "request_id": request_id, "route": route_label, "cause": cause }),
+                    json!({ "request_id": request_id, "route": trace.route, "cause": cause }),
                 );
             }
             error.into_response()
         }
     };
     finish_headers(&mut response, &request, &settings, &request_id);
+    account(&request, &response, &trace, started, &settings, &request_id);
+    to_spin(response)
+}
 
+/// What the log and the metrics need to know of a handled request.
+#[derive(Default)]
+struct Trace {
+    /// The route template, or `UNMATCHED_ROUTE`.
+    route: &'static str,
+    /// The caller named by the token, when there was one.
+    user: Option<i64>,
+    /// Statements run against the database.
+    queries: u64,
+}
+
+/// The checks every request passes, in the contract's order, then the route's handler
+/// (under the request's Idempotency-Key, when it has one).
+fn handle(
+    request: &HttpRequest,
+    too_large: bool,
+    routes: &[Route],
+    settings: &Settings,
+    request_id: &str,
+) -> (HandlerResult, Trace) {
+    let unmatched = Trace {
+        route: UNMATCHED_ROUTE,
+        ..Trace::default()
+    };
+    // Orchestrators probe health, and Prometheus scrapes, by pod IP or Service name,
+    // whatever the public host names are.
+    let is_probe = [&api::HEALTH, &api::HEALTH_DETAILED, &api::METRICS]
+        .iter()
+        .any(|probe| probe.template == request.path);
+    if !is_probe && !settings.host_allowed(request.header("host")) {
+        return (Err(ApiError::InvalidHost), unmatched);
+    }
+    if let Some(preflight) = preflight(request, settings) {
+        return (preflight, unmatched);
+    }
+    if too_large {
+        return (Err(ApiError::PayloadTooLarge), unmatched);
+    }
+    match find(routes, &request.method, &request.path) {
+        Match::Found(route, params) => {
+            let ctx = Ctx::new(request, params, settings, request_id);
+            let outcome = idempotency::run(&ctx, route.endpoint, route.handler);
+            let trace = Trace {
+                route: route.template(),
+                user: ctx.user(),
+                queries: ctx.queries_run(),
+            };
+            (outcome, trace)
+        }
+        Match::WrongMethod(template) => {
+            let trace = Trace {
+                route: template,
+                ..Trace::default()
+            };
+            (Err(ApiError::MethodNotAllowed), trace)
+        }
+        Match::NotFound => (Err(ApiError::UnknownPath), unmatched),
+    }
+}
+
+/// The request's log line and its metrics. Metrics never fail a request: a store
+/// outage is logged and the answer stands.
+fn account(
+    request: &HttpRequest,
+    response: &HttpResponse,
+    trace: &Trace,
+    started: Instant,
+    settings: &Settings,
+    request_id: &str,
+) {
     let seconds = started.elapsed().as_secs_f64();
     emit(
         settings.log_level,
@@ -100,21 +135,20 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
         json!({
             "request_id": request_id,
             "method": request.method,
-            "route": route_label,
+            "route": trace.route,
             "status": response.status,
             "duration_ms": (seconds * 1000.0 * 1000.0).round() / 1000.0,
-            "user_id": user,
+            "user_id": trace.user,
         }),
     );
-    // Metrics must never fail a request: a store outage is logged and the answer stands.
     let recorded = Kv::open_metrics().and_then(|kv| {
         metrics::record(
             &kv,
             &request.method,
-            route_label,
+            trace.route,
             response.status,
             seconds,
-            queries,
+            trace.queries,
         )
     });
     if let Err(cause) = recorded {
@@ -125,8 +159,6 @@ pub async fn serve(incoming: IncomingRequest, routes: &[Route]) -> Response {
             json!({ "request_id": request_id, "cause": cause }),
         );
     }
-
-    to_spin(response)
 }
 
 /// How much of an oversized body is read (and dropped) so the client sees the 413.

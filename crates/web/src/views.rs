@@ -1,25 +1,13 @@
-//! The JSON shapes of users and brands, shared by every component that shows them (a
-//! car embeds both). Each reads its columns from a row at a given offset, in the order
-//! of its `COLUMNS` constant.
+//! The JSON shapes of the API's answers: plain `Serialize` structs, built from the
+//! records of `repositories` (the shapes can differ from the rows: no password hash, a
+//! car embeds its brand and owner) and documented for `/openapi.json`.
 
-use domain::Price;
-use domain::Timestamp;
+use domain::{FuelType, Price, Timestamp, Transmission};
+use repositories::brands::Brand;
+use repositories::cars::Car;
+use repositories::users::User;
 use serde::Serialize;
-use storage::{DbError, Row};
 use utoipa::ToSchema;
-
-/// The columns of a user, in `UserView` order.
-const USER_COLUMNS: &[&str] = &["id", "username", "email", "created_at", "updated_at"];
-
-/// The columns of a brand, in `BrandView` order.
-const BRAND_COLUMNS: &[&str] = &[
-    "id",
-    "name",
-    "description",
-    "is_active",
-    "created_at",
-    "updated_at",
-];
 
 /// A user in public form: the password hash never leaves the database.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -34,22 +22,15 @@ pub struct UserView {
     pub updated_at: Timestamp,
 }
 
-impl UserView {
-    /// The columns, for `SELECT` lists (qualified with `alias.` when given).
-    pub fn columns(alias: &str) -> String {
-        qualify(alias, USER_COLUMNS)
-    }
-
-    pub const WIDTH: usize = USER_COLUMNS.len();
-
-    pub fn from_row(row: &Row, at: usize) -> Result<UserView, DbError> {
-        Ok(UserView {
-            id: row.i64(at)?,
-            username: row.text(at + 1)?,
-            email: row.text(at + 2)?,
-            created_at: row.timestamp(at + 3)?,
-            updated_at: row.timestamp(at + 4)?,
-        })
+impl From<User> for UserView {
+    fn from(user: User) -> UserView {
+        UserView {
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
     }
 }
 
@@ -66,58 +47,18 @@ pub struct BrandView {
     pub updated_at: Timestamp,
 }
 
-impl BrandView {
-    pub fn columns(alias: &str) -> String {
-        qualify(alias, BRAND_COLUMNS)
-    }
-
-    pub const WIDTH: usize = BRAND_COLUMNS.len();
-
-    pub fn from_row(row: &Row, at: usize) -> Result<BrandView, DbError> {
-        Ok(BrandView {
-            id: row.i64(at)?,
-            name: row.text(at + 1)?,
-            description: row.opt_text(at + 2)?,
-            is_active: row.bool(at + 3)?,
-            created_at: row.timestamp(at + 4)?,
-            updated_at: row.timestamp(at + 5)?,
-        })
+impl From<Brand> for BrandView {
+    fn from(brand: Brand) -> BrandView {
+        BrandView {
+            id: brand.id,
+            name: brand.name,
+            description: brand.description,
+            is_active: brand.is_active,
+            created_at: brand.created_at,
+            updated_at: brand.updated_at,
+        }
     }
 }
-
-/// `a.x, a.y` for alias `a`, or `x, y` for none.
-pub fn qualify(alias: &str, columns: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|c| {
-            if alias.is_empty() {
-                (*c).to_string()
-            } else {
-                format!("{alias}.{c}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The columns of a car, in `CarView` order.
-pub const CAR_COLUMNS: &[&str] = &[
-    "id",
-    "model",
-    "factory_year",
-    "model_year",
-    "color",
-    "plate",
-    "fuel_type",
-    "transmission",
-    "price",
-    "description",
-    "is_available",
-    "brand_id",
-    "owner_id",
-    "created_at",
-    "updated_at",
-];
 
 /// A car with its brand and owner, as every car endpoint returns it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,8 +70,8 @@ pub struct CarView {
     pub model_year: i64,
     pub color: String,
     pub plate: String,
-    pub fuel_type: domain::FuelType,
-    pub transmission: domain::Transmission,
+    pub fuel_type: FuelType,
+    pub transmission: Transmission,
     /// Exact money with two decimals, as a string.
     #[schema(value_type = String, example = "85000.00")]
     pub price: Price,
@@ -144,81 +85,29 @@ pub struct CarView {
     pub updated_at: Timestamp,
     pub brand: BrandView,
     pub owner: UserView,
-    /// The owner's `password_changed_at`: lets a car read also settle the caller's
-    /// authentication (`Ctx::caller_seen`). Never serialised.
-    #[serde(skip)]
-    #[schema(ignore)]
-    pub owner_password_changed_at: Option<Timestamp>,
 }
 
-impl CarView {
-    /// Reads `c.*, b.*, u.*` as selected by `CarView::select()`.
-    pub fn from_row(row: &Row) -> Result<CarView, DbError> {
-        let brand_at = CAR_COLUMNS.len();
-        let vocabulary = |index: usize, text: String| {
-            DbError::Other(format!("column {index}: unknown value {text:?}"))
-        };
-        let fuel_type = row.text(6)?;
-        let transmission = row.text(7)?;
-        Ok(CarView {
-            id: row.i64(0)?,
-            model: row.text(1)?,
-            factory_year: row.i64(2)?,
-            model_year: row.i64(3)?,
-            color: row.text(4)?,
-            plate: row.text(5)?,
-            fuel_type: domain::FuelType::from_text(&fuel_type)
-                .ok_or_else(|| vocabulary(6, fuel_type))?,
-            transmission: domain::Transmission::from_text(&transmission)
-                .ok_or_else(|| vocabulary(7, transmission))?,
-            price: row.price(8)?,
-            description: row.opt_text(9)?,
-            is_available: row.bool(10)?,
-            brand_id: row.i64(11)?,
-            owner_id: row.i64(12)?,
-            created_at: row.timestamp(13)?,
-            updated_at: row.timestamp(14)?,
-            brand: BrandView::from_row(row, brand_at)?,
-            owner: UserView::from_row(row, brand_at + BrandView::WIDTH)?,
-            owner_password_changed_at: row
-                .opt_timestamp(brand_at + BrandView::WIDTH + UserView::WIDTH)?,
-        })
-    }
-
-    /// The `RETURNING` list of an `INSERT` or `UPDATE` of `cars` that gives the whole car,
-    /// in `select()`'s column order: the write and the answer it reports are one
-    /// statement, so a write is never stored without its answer being computed (scalar
-    /// subqueries: both dialects allow them in `RETURNING`, and neither allows a join).
-    pub fn returning() -> String {
-        let joined = |table: &str, alias: &str, key: &str, columns: &[&str]| {
-            columns
-                .iter()
-                .map(|c| {
-                    format!(
-                        "(SELECT {alias}.{c} FROM {table} {alias} WHERE {alias}.id = cars.{key})"
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        format!(
-            " RETURNING {}, {}, {}, {}",
-            qualify("cars", CAR_COLUMNS),
-            joined("brands", "b", "brand_id", BRAND_COLUMNS),
-            joined("users", "u", "owner_id", USER_COLUMNS),
-            joined("users", "u", "owner_id", &["password_changed_at"]),
-        )
-    }
-
-    /// `SELECT <car>, <brand>, <owner> FROM cars c JOIN …`: a whole car in one round trip.
-    pub fn select() -> String {
-        format!(
-            "SELECT {}, {}, {}, u.password_changed_at FROM cars c \
-             JOIN brands b ON b.id = c.brand_id JOIN users u ON u.id = c.owner_id",
-            qualify("c", CAR_COLUMNS),
-            BrandView::columns("b"),
-            UserView::columns("u"),
-        )
+impl From<Car> for CarView {
+    fn from(car: Car) -> CarView {
+        CarView {
+            id: car.id,
+            model: car.model,
+            factory_year: car.factory_year,
+            model_year: car.model_year,
+            color: car.color,
+            plate: car.plate,
+            fuel_type: car.fuel_type,
+            transmission: car.transmission,
+            price: car.price,
+            description: car.description,
+            is_available: car.is_available,
+            brand_id: car.brand_id,
+            owner_id: car.owner_id,
+            created_at: car.created_at,
+            updated_at: car.updated_at,
+            brand: car.brand.into(),
+            owner: car.owner.into(),
+        }
     }
 }
 

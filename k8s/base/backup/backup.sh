@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Logical backup of the Car API database: pg_dump | gzip into a timestamped
 # file, backups older than the retention removed, optional upload to S3.
-# The nightly CronJob (k8s/base/backup-cronjob.yaml) runs this very file
-# (k8s/base/backup/backup.sh is kept identical; scripts/check-deploy.sh checks it).
+# The nightly CronJob (k8s/base/backup-cronjob.yaml) runs this very file: it lives
+# here because kustomize only reads files under its own root, and scripts/backup.sh
+# is a symbolic link to it.
 # The dumps hold password hashes and personal data: every file this script
 # creates is 0600, in a folder it makes 0700. The database password never goes
 # on pg_dump's command line (visible in ps): it goes in a private PGPASSFILE.

@@ -79,7 +79,7 @@ both_backends!(login_validation, |app| {
     ]);
     app.post_raw("/api/v1/auth/token", None, "[]")
         .await
-        .assert_422(&[E::new(
+        .assert_422(&[ExpectedError::new(
             "model_attributes_type",
             json!(["body"]),
             "Input should be a valid dictionary or object to extract fields from",

@@ -125,7 +125,7 @@ both_backends!(invalid_prices_are_422, |app| {
     let (u, brand_id) = app.new_user_with_brand().await;
     let min = value_error("price", "Preço deve ser maior que zero");
     let max = value_error("price", "Preço deve ser no máximo 99999999.99");
-    let cases: &[(&str, Option<&E>)] = &[
+    let cases: &[(&str, Option<&ExpectedError>)] = &[
         ("0", Some(&min)),
         ("0.00", Some(&min)),
         ("0.004", Some(&min)),

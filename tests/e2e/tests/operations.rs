@@ -366,7 +366,7 @@ async fn login_is_refused_when_the_throttle_store_is_down() {
         eprintln!("skipped on Spin: an unreachable Redis makes its calls wait, not fail");
         return;
     }
-    let closed_port = chaos::free_port();
+    let closed_port = private_services::free_port();
     let rc = format!(
         "[sqlite_database.default]\ntype = \"spin\"\npath = \"{{tmp}}/app.db\"\n\n\
          [key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{closed_port}\"\n\n\

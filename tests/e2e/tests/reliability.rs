@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use e2e_tests::chaos::{self, Outcome, PrivatePg};
+use e2e_tests::measurements;
+use e2e_tests::private_services::{self, PrivatePg};
+use e2e_tests::raw_clients::{self, Outcome};
 use e2e_tests::*;
 
 /// Every test here loads the machine (or measures latency under its own load), so they
@@ -201,8 +203,8 @@ async fn database_outage_under_write_load_is_503_then_recovers() {
     let ok: Vec<&Rec> = recs.iter().filter(|r| r.status == Some(201)).collect();
     let unavailable: Vec<&Rec> = recs.iter().filter(|r| r.status == Some(503)).collect();
     let mut lat503: Vec<Duration> = unavailable.iter().map(|r| r.took).collect();
-    let p50 = chaos::percentile(&mut lat503, 50.0);
-    let p99 = chaos::percentile(&mut lat503, 99.0);
+    let p50 = measurements::percentile(&mut lat503, 50.0);
+    let p99 = measurements::percentile(&mut lat503, 99.0);
     let max503 = lat503.iter().max().copied().unwrap_or_default();
     let last_failure_end = recs
         .iter()
@@ -495,7 +497,7 @@ async fn connections_beyond_the_pg_pool_wait_or_get_503() {
     pg.migrate("postgres").expect("migrate");
     // Key-value store in Redis, as in production: the default SQLite store is itself a
     // bottleneck under this concurrency (see default_kv_store_keeps_latency_bounded...).
-    let redis = chaos::PrivateRedis::start().expect("a private redis-server");
+    let redis = private_services::PrivateRedis::start().expect("a private redis-server");
     let app = TestApp::spawn(
         Backend::Sqlite,
         Options::new()
@@ -556,7 +558,7 @@ async fn connections_beyond_the_pg_pool_wait_or_get_503() {
          connections {max_conns} (incl. the sampler)",
         counts(200) + counts(201),
         counts(503),
-        chaos::percentile(&mut lat, 50.0),
+        measurements::percentile(&mut lat, 50.0),
         lat.iter().max().unwrap()
     );
     for r in &recs {
@@ -589,13 +591,14 @@ async fn slow_header_clients_are_cut_off_without_starving_others() {
     let mut slow = vec![];
     for _ in 0..40 {
         slow.push(std::thread::spawn(move || {
-            let mut s = chaos::connect(port, Duration::from_secs(2)).expect("connect");
+            let mut s = raw_clients::connect(port, Duration::from_secs(2)).expect("connect");
             let mut head = b"GET /api/v1/users/ HTTP/1.1\r\nHost: localhost\r\n".to_vec();
             head.extend(std::iter::repeat_n(b'a', 200).collect::<Vec<u8>>());
             let deadline = t0 + Duration::from_secs(30);
-            chaos::trickle(&mut s, &head, Duration::from_millis(300), deadline);
+            raw_clients::trickle(&mut s, &head, Duration::from_millis(300), deadline);
             let cut_at = t0.elapsed();
-            let outcome = chaos::read_outcome(&mut s, Instant::now() + Duration::from_secs(2));
+            let outcome =
+                raw_clients::read_outcome(&mut s, Instant::now() + Duration::from_secs(2));
             (cut_at, outcome)
         }));
     }
@@ -638,7 +641,7 @@ async fn slow_body_clients_are_cut_off_without_starving_others() {
     let mut slow = vec![];
     for _ in 0..20 {
         slow.push(std::thread::spawn(move || {
-            let mut s = chaos::connect(port, Duration::from_secs(2)).expect("connect");
+            let mut s = raw_clients::connect(port, Duration::from_secs(2)).expect("connect");
             let body = vec![b' '; 200];
             let head = format!(
                 "POST /api/v1/users/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: \
@@ -647,9 +650,10 @@ async fn slow_body_clients_are_cut_off_without_starving_others() {
             );
             s.write_all(head.as_bytes()).unwrap();
             let deadline = t0 + Duration::from_secs(40);
-            chaos::trickle(&mut s, &body, Duration::from_millis(500), deadline);
+            raw_clients::trickle(&mut s, &body, Duration::from_millis(500), deadline);
             let cut_at = t0.elapsed();
-            let outcome = chaos::read_outcome(&mut s, Instant::now() + Duration::from_secs(2));
+            let outcome =
+                raw_clients::read_outcome(&mut s, Instant::now() + Duration::from_secs(2));
             (cut_at, outcome)
         }));
     }
@@ -693,7 +697,7 @@ async fn exhausted_instance_pool_answers_503_for_that_request_only() {
     );
     // A connection that sends its head and the first body byte, then waits.
     let hold = || {
-        let mut s = chaos::connect(port, Duration::from_secs(10)).expect("connect");
+        let mut s = raw_clients::connect(port, Duration::from_secs(10)).expect("connect");
         s.write_all(head.as_bytes()).unwrap();
         s.write_all(&body[..1]).unwrap();
         s
@@ -733,7 +737,7 @@ async fn exhausted_instance_pool_answers_503_for_that_request_only() {
         .map(|mut s| {
             std::thread::spawn(move || {
                 let _ = s.write_all(&body[1..]);
-                chaos::read_outcome(&mut s, Instant::now() + Duration::from_secs(20))
+                raw_clients::read_outcome(&mut s, Instant::now() + Duration::from_secs(20))
             })
         })
         .collect();
@@ -765,14 +769,14 @@ async fn fifty_megabyte_bodies_are_413_at_once_and_never_buffered() {
     let _alone = alone().await;
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     let port = app.port;
-    let pid = chaos::pid_listening_on(port);
+    let pid = measurements::pid_listening_on(port);
     app.get("/health_check").await.assert_status(200);
-    let rss_before = pid.and_then(chaos::rss_kib);
+    let rss_before = pid.and_then(measurements::rss_kib);
     let mut worst = Duration::ZERO;
     for round in 0..5 {
         let chunked = round % 2 == 1;
         let r = tokio::task::spawn_blocking(move || {
-            let mut s = chaos::connect(port, Duration::from_secs(5)).unwrap();
+            let mut s = raw_clients::connect(port, Duration::from_secs(5)).unwrap();
             let head = if chunked {
                 "POST /api/v1/users/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: \
                  application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -805,7 +809,8 @@ async fn fifty_megabyte_bodies_are_413_at_once_and_never_buffered() {
                 }
                 sent
             });
-            let outcome = chaos::read_outcome(&mut s, Instant::now() + Duration::from_secs(5));
+            let outcome =
+                raw_clients::read_outcome(&mut s, Instant::now() + Duration::from_secs(5));
             let took = t.elapsed();
             let _ = s.shutdown(std::net::Shutdown::Both);
             let sent = writer.join().unwrap();
@@ -829,7 +834,7 @@ async fn fifty_megabyte_bodies_are_413_at_once_and_never_buffered() {
     );
     app.get("/health_check").await.assert_status(200);
     if let (Some(pid), Some(before)) = (pid, rss_before) {
-        let after = chaos::rss_kib(pid).unwrap_or(0);
+        let after = measurements::rss_kib(pid).unwrap_or(0);
         eprintln!("devhost RSS: {before} KiB -> {after} KiB");
         assert!(
             after < before + 32 * 1024,
@@ -846,7 +851,7 @@ async fn chunked_body_over_64_kib_is_413_without_waiting_for_the_end() {
     let app = TestApp::spawn(Backend::Sqlite, Options::new()).await;
     let port = app.port;
     let (outcome, took) = tokio::task::spawn_blocking(move || {
-        let mut s = chaos::connect(port, Duration::from_secs(5)).unwrap();
+        let mut s = raw_clients::connect(port, Duration::from_secs(5)).unwrap();
         let t = Instant::now();
         s.write_all(
             b"POST /api/v1/users/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: \
@@ -859,7 +864,7 @@ async fn chunked_body_over_64_kib_is_413_without_waiting_for_the_end() {
             s.write_all(b"\r\n").unwrap();
         }
         // 72 KiB sent, no terminating chunk: the server must not wait for one.
-        let o = chaos::read_outcome(&mut s, Instant::now() + Duration::from_secs(5));
+        let o = raw_clients::read_outcome(&mut s, Instant::now() + Duration::from_secs(5));
         (o, t.elapsed())
     })
     .await

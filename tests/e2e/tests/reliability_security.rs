@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e_tests::chaos;
+use e2e_tests::private_services;
 use e2e_tests::*;
 
 const PROTECTED: &str = "/api/v1/brands/";
@@ -481,7 +481,7 @@ impl Drop for SecretRole {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                if let Ok(c) = chaos::pg_client(&admin).await {
+                if let Ok(c) = private_services::pg_client(&admin).await {
                     let _ = c
                         .batch_execute(&format!("DROP DATABASE IF EXISTS \"{role}\" WITH (FORCE)"))
                         .await;
@@ -498,7 +498,7 @@ impl Drop for SecretRole {
 #[tokio::test]
 async fn secrets_never_appear_in_logs_errors_or_health() {
     let admin = pg_admin_url();
-    let Ok(client) = chaos::pg_client(&admin).await else {
+    let Ok(client) = private_services::pg_client(&admin).await else {
         assert!(!postgres_required(), "PostgreSQL is required");
         eprintln!("!!! SKIPPING: PostgreSQL unreachable at {admin}");
         return;
@@ -524,7 +524,7 @@ async fn secrets_never_appear_in_logs_errors_or_health() {
         .await
         .expect("create database");
     let url = guard.url();
-    chaos::migrate(&url).expect("migrate as the new role");
+    private_services::migrate(&url).expect("migrate as the new role");
     let app = TestApp::spawn(
         Backend::Sqlite,
         Options::new().database_url(&url).log_level("debug"),

@@ -233,7 +233,7 @@ both_backends!(create_user_body_must_be_a_json_object, |app| {
         "true",
     ] {
         let r = app.post_raw("/api/v1/users/", None, body).await;
-        let entries = r.assert_422(&[E::new(
+        let entries = r.assert_422(&[ExpectedError::new(
             "model_attributes_type",
             json!(["body"]),
             "Input should be a valid dictionary or object to extract fields from",
@@ -244,7 +244,7 @@ both_backends!(create_user_body_must_be_a_json_object, |app| {
     let r = app
         .post_raw("/api/v1/users/", None, "{\"username\": x}")
         .await;
-    r.assert_422(&[E::new(
+    r.assert_422(&[ExpectedError::new(
         "json_invalid",
         json!(["body", 13]),
         "JSON decode error",

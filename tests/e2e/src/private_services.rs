@@ -1,18 +1,17 @@
-//! Helpers for the reliability tests (`tests/reliability*.rs`): a private, throw-away
-//! PostgreSQL cluster that a test may stop and start at will, raw-socket clients that
-//! misbehave on purpose, process memory readings, and small statistics.
+//! Services of one test's own, which it may stop and start at will: a throw-away
+//! PostgreSQL cluster and a `redis-server`, with the helpers they need (a free port, the
+//! PostgreSQL binaries, `migrator up`, a PostgreSQL client).
 //!
 //! The private cluster never touches the shared server at `$TEST_DATABASE_URL`: it is
 //! `initdb`'d into a temp dir, listens on a free loopback port with its socket in that
 //! dir, and is stopped (`-m immediate`) and deleted when dropped.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::target_dir;
+use crate::binaries::migrator_path;
 
 // ------------------------------------------------------------------------------------
 // A private PostgreSQL cluster
@@ -203,10 +202,7 @@ impl Drop for PrivatePg {
 
 /// `migrator up --database-url <url>` with the built migrator.
 pub fn migrate(url: &str) -> Result<(), String> {
-    let bin = std::env::var_os("MIGRATOR_BIN")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("release/migrator"));
+    let bin = migrator_path();
     let out = Command::new(&bin)
         .args(["up", "--database-url", url])
         .output()
@@ -233,143 +229,6 @@ pub async fn pg_client(url: &str) -> Result<tokio_postgres::Client, String> {
         let _ = conn.await;
     });
     Ok(client)
-}
-
-// ------------------------------------------------------------------------------------
-// Processes
-// ------------------------------------------------------------------------------------
-
-/// The pid of the process whose command line has `--listen 127.0.0.1:<port>` (the app
-/// under test; the harness keeps its `Child` private).
-pub fn pid_listening_on(port: u16) -> Option<u32> {
-    let needle = format!("127.0.0.1:{port}");
-    for e in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if args
-            .windows(2)
-            .any(|w| w[0] == "--listen" && w[1] == needle)
-        {
-            return Some(pid);
-        }
-    }
-    None
-}
-
-/// Resident memory of `pid` in KiB (`VmRSS`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
-
-pub fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-// ------------------------------------------------------------------------------------
-// Raw sockets (blocking; run them on threads or `spawn_blocking`)
-// ------------------------------------------------------------------------------------
-
-/// A connection to the app with read/write timeouts.
-pub fn connect(port: u16, timeout: Duration) -> std::io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), timeout)?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
-    s.set_nodelay(true)?;
-    Ok(s)
-}
-
-/// What the server did with a connection that misbehaved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// It answered: status line code.
-    Answered(u16),
-    /// It closed (EOF or reset) without an answer.
-    Closed,
-    /// Still open and silent when we gave up.
-    StillOpen,
-}
-
-/// Reads until a status line or EOF; `Answered(code)`, `Closed` or `StillOpen` (read
-/// timed out). The stream's read timeout bounds each read.
-pub fn read_outcome(s: &mut TcpStream, deadline: Instant) -> Outcome {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(code) = status_code(&buf) {
-            return Outcome::Answered(code);
-        }
-        if Instant::now() >= deadline {
-            return Outcome::StillOpen;
-        }
-        match s.read(&mut chunk) {
-            Ok(0) => {
-                return match status_code(&buf) {
-                    Some(c) => Outcome::Answered(c),
-                    None => Outcome::Closed,
-                };
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue;
-            }
-            Err(_) => return Outcome::Closed,
-        }
-    }
-}
-
-fn status_code(buf: &[u8]) -> Option<u16> {
-    let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
-    let line = std::str::from_utf8(&buf[..line_end]).ok()?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Sends `data` one byte every `gap` until `deadline`, the data runs out, or the server
-/// stops accepting bytes. Returns how many bytes went out.
-pub fn trickle(s: &mut TcpStream, data: &[u8], gap: Duration, deadline: Instant) -> usize {
-    let mut sent = 0;
-    for b in data {
-        if Instant::now() >= deadline {
-            break;
-        }
-        if s.write_all(&[*b]).and_then(|_| s.flush()).is_err() {
-            break;
-        }
-        sent += 1;
-        std::thread::sleep(gap);
-    }
-    sent
-}
-
-// ------------------------------------------------------------------------------------
-// Statistics
-// ------------------------------------------------------------------------------------
-
-/// The `p`-th percentile (0..=100, nearest rank) of `v` (sorted in place).
-pub fn percentile(v: &mut [Duration], p: f64) -> Duration {
-    if v.is_empty() {
-        return Duration::ZERO;
-    }
-    v.sort();
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
 }
 
 // ------------------------------------------------------------------------------------
