@@ -56,7 +56,7 @@ both_backends!(car_routes_run_one_statement_each, |app| {
         ),
     ];
     for (name, request, expected) in cases {
-        let (status, statements) = statements_of(&app, request).await;
+        let (status, statements) = statements_of(app, request).await;
         assert_eq!(status, expected, "{name}");
         assert_eq!(statements, 1, "{name}: statements run");
     }
@@ -66,11 +66,11 @@ both_backends!(car_routes_run_one_statement_each, |app| {
     app.delete_auth(&format!("/api/v1/users/{}", gone.id), &gone.token)
         .await
         .assert_status(204);
-    let (status, statements) = statements_of(&app, get(&car_path, &gone.token)).await;
+    let (status, statements) = statements_of(app, get(&car_path, &gone.token)).await;
     assert_eq!((status, statements), (401, 1), "deleted caller");
     // A refused create costs the second statement that tells 401 from 400.
     let (status, statements) = statements_of(
-        &app,
+        app,
         app.request(Method::POST, "/api/v1/cars/")
             .bearer_auth(&gone.token)
             .json(&car_body(brand_id, &unique_plate())),
