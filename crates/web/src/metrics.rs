@@ -37,10 +37,51 @@ pub fn method_label(method: &str) -> &'static str {
     }
 }
 
-/// Counts one request with 2 increments (3 when it used the database): one counter per
-/// (method, status, latency bucket, route) — from which both `http_requests_total` and
-/// the histogram buckets are summed at scrape time — and the route's latency sum.
-/// Buckets are stored non-cumulative; `render` accumulates them.
+/// One request series: the key of its counter is `requests/` followed by these fields.
+/// Statements per request are few (0 to 3 here), so carrying the count in the key
+/// multiplies the series by a small bounded factor and saves a third increment.
+#[derive(Debug, PartialEq)]
+struct RequestSeries<'a> {
+    method: &'a str,
+    status: &'a str,
+    /// Index into `BUCKETS` (`BUCKETS.len()` is `+Inf`).
+    bucket: usize,
+    /// Statements each request of this series ran.
+    queries: i64,
+    /// Last, since a route template contains `/`.
+    route: &'a str,
+}
+
+impl<'a> RequestSeries<'a> {
+    fn key(&self) -> String {
+        let RequestSeries {
+            method,
+            status,
+            bucket,
+            queries,
+            route,
+        } = self;
+        format!("{PREFIX}requests/{method}/{status}/{bucket}/{queries}/{route}")
+    }
+
+    /// The fields of a key's tail after `requests/`; `None` for anything malformed.
+    fn parse(tail: &'a str) -> Option<RequestSeries<'a>> {
+        let mut parts = tail.splitn(5, '/');
+        let series = RequestSeries {
+            method: parts.next()?,
+            status: parts.next()?,
+            bucket: parts.next()?.parse().ok()?,
+            queries: parts.next()?.parse().ok()?,
+            route: parts.next()?,
+        };
+        (series.bucket <= BUCKETS.len() && series.queries >= 0).then_some(series)
+    }
+}
+
+/// Counts one request with 2 increments (each a host call): its series' counter — from
+/// which `http_requests_total`, the histogram buckets and `database_queries_total` are
+/// summed at scrape time — and the route's latency sum. Buckets are stored
+/// non-cumulative; `render` accumulates them.
 pub fn record(
     kv: &Kv,
     method: &str,
@@ -50,19 +91,19 @@ pub fn record(
     db_queries: u64,
 ) -> Result<(), String> {
     let method = method_label(method);
-    let bucket = BUCKETS
-        .iter()
-        .position(|le| seconds <= *le)
-        .unwrap_or(BUCKETS.len());
-    kv.increment(
-        &format!("{PREFIX}requests/{method}/{status}/{bucket}/{route}"),
-        1,
-    )?;
+    let series = RequestSeries {
+        method,
+        status: &status.to_string(),
+        bucket: BUCKETS
+            .iter()
+            .position(|le| seconds <= *le)
+            .unwrap_or(BUCKETS.len()),
+        queries: i64::try_from(db_queries).unwrap_or(i64::MAX),
+        route,
+    };
+    kv.increment(&series.key(), 1)?;
     let micros = (seconds * 1e6).round() as i64;
     kv.increment(&format!("{PREFIX}duration_sum/{method}/{route}"), micros)?;
-    if db_queries > 0 {
-        kv.increment(&format!("{PREFIX}db_queries"), db_queries as i64)?;
-    }
     Ok(())
 }
 
@@ -85,19 +126,13 @@ pub fn render(kv: &Kv) -> Result<String, String> {
         let (kind, tail) = rest.split_once('/').unwrap_or((rest, ""));
         match kind {
             "requests" => {
-                let mut parts = tail.splitn(4, '/');
-                if let (Some(method), Some(status), Some(bucket), Some(route)) =
-                    (parts.next(), parts.next(), parts.next(), parts.next())
-                    && let Ok(bucket) = bucket.parse::<usize>()
-                    && bucket <= BUCKETS.len()
-                {
+                if let Some(series) = RequestSeries::parse(tail) {
+                    let (route, method) = (series.route.to_string(), series.method.to_string());
                     *requests
-                        .entry((route.into(), method.into(), status.into()))
+                        .entry((route.clone(), method.clone(), series.status.into()))
                         .or_default() += value;
-                    histograms
-                        .entry((route.into(), method.into()))
-                        .or_default()
-                        .buckets[bucket] += value;
+                    histograms.entry((route, method)).or_default().buckets[series.bucket] += value;
+                    db_queries += value.saturating_mul(series.queries);
                 }
             }
             "duration_sum" => {
@@ -109,7 +144,6 @@ pub fn render(kv: &Kv) -> Result<String, String> {
                         .sum_micros += value;
                 }
             }
-            "db_queries" => db_queries = value,
             "throttle_unavailable" => throttle_unavailable = value,
             _ => {}
         }
@@ -175,4 +209,37 @@ fn escape(label: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_series_key_reads_back_as_written() {
+        let series = RequestSeries {
+            method: "GET",
+            status: "200",
+            bucket: 3,
+            queries: 1,
+            route: "/api/v1/cars/{car_id}",
+        };
+        let key = series.key();
+        assert_eq!(key, "metrics/requests/GET/200/3/1//api/v1/cars/{car_id}");
+        let tail = key.strip_prefix("metrics/requests/").unwrap();
+        assert_eq!(RequestSeries::parse(tail), Some(series));
+    }
+
+    #[test]
+    fn malformed_series_keys_are_skipped() {
+        for tail in [
+            "GET/200/3//health_check",    // no statement count
+            "GET/200/12/0//health_check", // bucket past +Inf
+            "GET/200/x/0//health_check",
+            "GET/200/3/-1//health_check",
+            "GET/200",
+        ] {
+            assert_eq!(RequestSeries::parse(tail), None, "{tail}");
+        }
+    }
 }

@@ -255,7 +255,7 @@ fn request_id(request: &HttpRequest) -> String {
 /// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) when
 /// CORS is configured; `None` lets the request through to routing.
 fn preflight(request: &HttpRequest, settings: &Settings) -> Option<Result<HttpResponse, ApiError>> {
-    if request.method != "OPTIONS" || settings.cors_origins.is_empty() {
+    if request.method != "OPTIONS" || settings.cors_origins().is_empty() {
         return None;
     }
     let origin = request.header("origin")?;
@@ -286,7 +286,7 @@ fn finish_headers(
     // without them (`Access-Control-Allow-Origin: *`), as the Fetch standard intends:
     // reflecting every origin with credentials would let any site act as the user.
     if let Some(origin) = request.header("origin")
-        && !settings.cors_origins.is_empty()
+        && !settings.cors_origins().is_empty()
     {
         if settings.origin_listed(origin) {
             response.set_header("access-control-allow-origin", origin);
