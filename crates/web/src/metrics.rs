@@ -47,7 +47,7 @@ struct RequestSeries<'a> {
     /// Index into `BUCKETS` (`BUCKETS.len()` is `+Inf`).
     bucket: usize,
     /// Statements each request of this series ran.
-    queries: i64,
+    queries: u64,
     /// Last, since a route template contains `/`.
     route: &'a str,
 }
@@ -74,7 +74,7 @@ impl<'a> RequestSeries<'a> {
             queries: parts.next()?.parse().ok()?,
             route: parts.next()?,
         };
-        (series.bucket <= BUCKETS.len() && series.queries >= 0).then_some(series)
+        (series.bucket <= BUCKETS.len()).then_some(series)
     }
 }
 
@@ -98,7 +98,7 @@ pub fn record(
             .iter()
             .position(|le| seconds <= *le)
             .unwrap_or(BUCKETS.len()),
-        queries: i64::try_from(db_queries).unwrap_or(i64::MAX),
+        queries: db_queries,
         route,
     };
     kv.increment(&series.key(), 1)?;
@@ -115,14 +115,21 @@ struct Histogram {
 
 /// The Prometheus text exposition (version 0.0.4) of every counter in the store.
 pub fn render(kv: &Kv) -> Result<String, String> {
+    let keys = kv.keys(PREFIX)?;
+    let values = kv.counters(&keys)?;
+    Ok(exposition(keys.iter().map(String::as_str).zip(values)))
+}
+
+/// The exposition of counters read from the store, as (key, value) pairs.
+fn exposition<'k>(counters: impl IntoIterator<Item = (&'k str, i64)>) -> String {
     let mut requests: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     let mut histograms: BTreeMap<(String, String), Histogram> = BTreeMap::new();
     let mut db_queries = 0;
     let mut throttle_unavailable = 0;
-    let keys = kv.keys(PREFIX)?;
-    let values = kv.counters(&keys)?;
-    for (key, value) in keys.iter().zip(values) {
-        let rest = &key[PREFIX.len()..];
+    for (key, value) in counters {
+        let Some(rest) = key.strip_prefix(PREFIX) else {
+            continue;
+        };
         let (kind, tail) = rest.split_once('/').unwrap_or((rest, ""));
         match kind {
             "requests" => {
@@ -132,7 +139,8 @@ pub fn render(kv: &Kv) -> Result<String, String> {
                         .entry((route.clone(), method.clone(), series.status.into()))
                         .or_default() += value;
                     histograms.entry((route, method)).or_default().buckets[series.bucket] += value;
-                    db_queries += value.saturating_mul(series.queries);
+                    let queries = i64::try_from(series.queries).unwrap_or(i64::MAX);
+                    db_queries += value.saturating_mul(queries);
                 }
             }
             "duration_sum" => {
@@ -201,7 +209,7 @@ pub fn render(kv: &Kv) -> Result<String, String> {
         out,
         "login_throttle_unavailable_total {throttle_unavailable}"
     );
-    Ok(out)
+    out
 }
 
 fn escape(label: &str) -> String {
@@ -228,6 +236,29 @@ mod tests {
         assert_eq!(key, "metrics/requests/GET/200/3/1//api/v1/cars/{car_id}");
         let tail = key.strip_prefix("metrics/requests/").unwrap();
         assert_eq!(RequestSeries::parse(tail), Some(series));
+    }
+
+    #[test]
+    fn statements_are_counted_per_request_of_each_series() {
+        let text = exposition([
+            ("metrics/requests/GET/200/0/0//health_check", 7),
+            ("metrics/requests/GET/200/1/1//api/v1/cars/{car_id}", 5),
+            ("metrics/requests/POST/201/2/2//api/v1/cars/", 3),
+            ("metrics/duration_sum/GET//health_check", 700),
+        ]);
+        assert!(text.contains("database_queries_total 11\n"), "{text}");
+        assert!(
+            text.contains(
+                "http_requests_total{method=\"GET\",route=\"/health_check\",status=\"200\"} 7\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "http_request_duration_seconds_sum{method=\"GET\",route=\"/health_check\"} 0.0007\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

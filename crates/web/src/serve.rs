@@ -255,11 +255,14 @@ fn request_id(request: &HttpRequest) -> String {
 /// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) when
 /// CORS is configured; `None` lets the request through to routing.
 fn preflight(request: &HttpRequest, settings: &Settings) -> Option<Result<HttpResponse, ApiError>> {
-    if request.method != "OPTIONS" || settings.cors_origins().is_empty() {
+    if request.method != "OPTIONS" {
         return None;
     }
     let origin = request.header("origin")?;
     request.header("access-control-request-method")?;
+    if settings.cors_origins().is_empty() {
+        return None;
+    }
     if !settings.origin_allowed(origin) {
         return Some(Err(ApiError::DisallowedOrigin));
     }
