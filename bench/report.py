@@ -164,6 +164,34 @@ if "devhost" in hosts:
         out(f"| devhost | S0 devhost / Spin 4.0.2 reference {SPIN_REFERENCE_S0:,} req/s (not measured here) | "
             f"{fmt_pct(pct(s0, SPIN_REFERENCE_S0))} | ≥ 100 % | {'met' if s0 >= SPIN_REFERENCE_S0 else '**missed**'} |")
 
+if "spin" in hosts:
+    # The targets of real Spin, the host users run: ratios to Spin's own S0 in this run,
+    # S2's absolute rate and tail, and how far devhost's figures stray from Spin's.
+    out("")
+    out("## Targets on real Spin")
+    out("")
+    out("| target | measured | |")
+    out("|---|---:|---|")
+    s0 = rps("spin", "S0")
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    s1_share, s2_share = pct(rps("spin", "S1"), s0), pct(rps("spin", "S2"), s0)
+    s2 = http.get(("spin", "S2"))
+    if s1_share is not None:
+        out(f"| S1 ≥ 60 % of Spin's S0 | {fmt_pct(s1_share)} | {verdict(s1_share >= 60)} |")
+    if s2_share is not None:
+        out(f"| S2 ≥ 25 % of Spin's S0 | {fmt_pct(s2_share)} | {verdict(s2_share >= 25)} |")
+    if s2:
+        out(f"| S2 ≥ 2,000 req/s | {s2['rps']:,.0f} | {verdict(s2['rps'] >= 2000)} |")
+        out(f"| S2 p99 < 50 ms | {s2['p99_ms']:.1f} ms | {verdict(s2['p99_ms'] < 50)} |")
+    if "devhost" in hosts:
+        for name in ("S1", "S2"):
+            d, s = rps("devhost", name), rps("spin", name)
+            if d and s:
+                out(f"| devhost within 2x of Spin on {name} | {d / s:.1f}x | {verdict(0.5 <= d / s <= 2)} |")
+
 if native or argon:
     out("")
     out("## Argon2id (m = 19 MiB, t = 2, p = 1)")
