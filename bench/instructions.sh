@@ -43,13 +43,7 @@ cargo build -q --target wasm32-wasip2 --profile wasm -p bench-static
 
 TMP=$ROOT/bench/tmp/instructions-$$
 mkdir -p "$TMP"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
+trap stop_started EXIT INT TERM   # PIDS and stop_started: scripts/lib/local.sh
 
 # Hosts run as production runs them (see run.sh).
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE

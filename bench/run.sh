@@ -67,13 +67,7 @@ TMP=$ROOT/bench/tmp/run-$$
 mkdir -p "$TMP"
 OUT=$TMP/results.jsonl
 : >"$OUT"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
+trap stop_started EXIT INT TERM   # PIDS and stop_started: scripts/lib/local.sh
 
 record() { printf '%s\n' "$1" >>"$OUT"; }   # one JSON object per line
 

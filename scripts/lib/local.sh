@@ -19,3 +19,12 @@ wait_http() {
     sleep 0.2
   done
 }
+
+# Background processes a script started (append their PIDs to PIDS); `stop_started`
+# kills and reaps them all. Install with: trap stop_started EXIT INT TERM
+PIDS=()
+stop_started() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
